@@ -1,0 +1,249 @@
+"""Load the Nornir inventory, optionally with the lab's loopback overlay.
+
+The overlay is a JSON file the lab writes (``<state>/lab/endpoints.json``, format documented in
+``docs/architecture.md``). Reading it needs nothing from :mod:`fabric.lab`: the core never
+imports the lab package.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from fabric.errors import Issue, UsageError, ValidationError
+from fabric.paths import ProjectPaths
+from fabric.safety import check_loopback_targets, install_guard
+
+if TYPE_CHECKING:
+    from nornir.core import Nornir
+
+INVENTORY_FILES = ("hosts.yaml", "groups.yaml", "defaults.yaml")
+
+
+@dataclass
+class RawInventory:
+    """The three inventory files as parsed YAML, with the file each part came from."""
+
+    paths: ProjectPaths
+    hosts: dict[str, dict[str, Any]]
+    groups: dict[str, dict[str, Any]]
+    defaults: dict[str, Any]
+    files: dict[str, str] = field(default_factory=dict)
+
+    def host_file(self) -> str:
+        """Relative path of hosts.yaml (for messages)."""
+        return self.files["hosts.yaml"]
+
+    def lookup(self, host: str, key: str) -> tuple[Any, str, str]:
+        """Find ``data[key]`` for ``host`` with Nornir's inheritance (host, groups, defaults).
+
+        Returns:
+            ``(value, file, owner)`` where owner is the host, group or ``defaults`` that set it.
+            ``value`` is None (and file the hosts file) when no level sets the key.
+        """
+        h = self.hosts[host] or {}
+        data = h.get("data") or {}
+        if key in data:
+            return data[key], self.files["hosts.yaml"], host
+        for g in self._group_chain(h.get("groups") or []):
+            gdata = (self.groups.get(g) or {}).get("data") or {}
+            if key in gdata:
+                return gdata[key], self.files["groups.yaml"], g
+        ddata = self.defaults.get("data") or {}
+        if key in ddata:
+            return ddata[key], self.files["defaults.yaml"], "defaults"
+        return None, self.files["hosts.yaml"], host
+
+    def attr(self, host: str, key: str) -> Any:
+        """A top-level host attribute (platform, hostname, port ...) with inheritance."""
+        h = self.hosts[host] or {}
+        if h.get(key) is not None:
+            return h[key]
+        for g in self._group_chain(h.get("groups") or []):
+            v = (self.groups.get(g) or {}).get(key)
+            if v is not None:
+                return v
+        return self.defaults.get(key)
+
+    def _group_chain(self, groups: list[str]) -> list[str]:
+        out: list[str] = []
+        todo = list(groups)
+        while todo:
+            g = todo.pop(0)
+            if g in out:
+                continue
+            out.append(g)
+            todo.extend((self.groups.get(g) or {}).get("groups") or [])
+        return out
+
+
+def _load_yaml(path: Path, paths: ProjectPaths) -> Any:
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        with path.open(encoding="utf-8") as fh:
+            return yaml.load(fh, Loader=loader)  # noqa: S506 - a SafeLoader
+    except FileNotFoundError:
+        return None
+    except yaml.YAMLError as exc:
+        raise ValidationError(
+            [Issue("error", paths.rel(path), "-", "-", f"invalid YAML: {exc}", "yaml")]
+        ) from exc
+
+
+def load_raw_inventory(paths: ProjectPaths) -> RawInventory:
+    """Read hosts.yaml, groups.yaml and defaults.yaml from ``paths.inventory``.
+
+    Raises:
+        ValidationError: a file is not valid YAML or not a mapping; hosts.yaml is missing.
+    """
+    files = {name: paths.rel(paths.inventory / name) for name in INVENTORY_FILES}
+    if not (paths.inventory / "hosts.yaml").is_file():
+        raise ValidationError(
+            [Issue("error", files["hosts.yaml"], "-", "-", "file not found", "missing-file")]
+        )
+    parts: dict[str, Any] = {}
+    for name in INVENTORY_FILES:
+        content = _load_yaml(paths.inventory / name, paths)
+        if content is None:
+            content = {}
+        if not isinstance(content, dict):
+            raise ValidationError(
+                [Issue("error", files[name], "-", "-", "must be a mapping", "not-a-mapping")]
+            )
+        parts[name] = content
+    return RawInventory(
+        paths=paths,
+        hosts=parts["hosts.yaml"],
+        groups=parts["groups.yaml"],
+        defaults=parts["defaults.yaml"],
+        files=files,
+    )
+
+
+# --------------------------------------------------------------------------- lab overlay
+
+
+def lab_endpoints_file(paths: ProjectPaths) -> Path:
+    """Where a running lab publishes its endpoints (see docs/architecture.md)."""
+    return Path(os.environ.get("FABRIC_LAB_DIR", paths.state / "lab")) / "endpoints.json"
+
+
+def load_lab_endpoints(paths: ProjectPaths) -> dict[str, Any]:
+    """Read the running lab's endpoints.
+
+    Raises:
+        UsageError: no lab is running for this project.
+    """
+    f = lab_endpoints_file(paths)
+    try:
+        data: dict[str, Any] = json.loads(f.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise UsageError(
+            f"--lab given but no lab is running ({f} not found): start it with "
+            "`python -m fabric lab up --detach`"
+        ) from exc
+    return data
+
+
+def init_nornir(
+    paths: ProjectPaths,
+    *,
+    lab: bool = False,
+    num_workers: int = 20,
+    dry_run: bool = True,
+) -> Nornir:
+    """Initialise Nornir over the project inventory.
+
+    In lab mode every host's connection address, port and credentials come from the running
+    lab, the process-wide loopback guard is installed, and any host left with a non-loopback
+    address makes this raise :class:`~fabric.errors.SafetyError` before anything connects.
+    Outside lab mode, credentials come from the environment (see :func:`apply_credentials`).
+    """
+    from nornir import InitNornir
+
+    nr = InitNornir(
+        runner={"plugin": "threaded", "options": {"num_workers": num_workers}},
+        inventory={
+            "plugin": "SimpleInventory",
+            "options": {
+                "host_file": str(paths.inventory / "hosts.yaml"),
+                "group_file": str(paths.inventory / "groups.yaml"),
+                "defaults_file": str(paths.inventory / "defaults.yaml"),
+            },
+        },
+        logging={"enabled": False},
+        dry_run=dry_run,
+    )
+    if lab or os.environ.get("FABRIC_LAB_ONLY") == "1":
+        install_guard()
+    if lab:
+        apply_lab_overlay(nr, load_lab_endpoints(paths))
+        check_loopback_targets((h.name, h.hostname) for h in nr.inventory.hosts.values())
+    else:
+        apply_credentials(nr)
+        if os.environ.get("FABRIC_LAB_ONLY") == "1":
+            check_loopback_targets((h.name, h.hostname) for h in nr.inventory.hosts.values())
+    return nr
+
+
+def apply_lab_overlay(nr: Nornir, endpoints: dict[str, Any]) -> None:
+    """Rewrite connection details of every host from the lab's endpoints."""
+    hosts = endpoints.get("hosts", {})
+    ca_file = endpoints.get("ca_file")
+    for name, host in nr.inventory.hosts.items():
+        ep = hosts.get(name)
+        if ep is None:
+            # Not simulated: make it unconnectable rather than leave a real address.
+            host.hostname = None
+            continue
+        host.hostname = ep["hostname"]
+        host.port = ep.get("port")
+        host.username = ep.get("username")
+        host.password = ep.get("password")
+        host.data["lab"] = ep
+        if ep.get("kind") == "switch":
+            opts = host.connection_options.get("napalm")
+            from nornir.core.inventory import ConnectionOptions
+
+            extras = dict(opts.extras or {}) if opts else {}
+            optional = dict(extras.get("optional_args") or {})
+            optional.update(
+                {"transport": ep.get("transport", "https"), "port": ep.get("port")}
+            )
+            if ca_file:
+                optional["ca_file"] = ca_file
+            extras["optional_args"] = optional
+            host.connection_options["napalm"] = ConnectionOptions(
+                hostname=ep["hostname"],
+                port=ep.get("port"),
+                username=ep.get("username"),
+                password=ep.get("password"),
+                platform="eos",
+                extras=extras,
+            )
+        if ep.get("kind") == "cluster":
+            host.data["kubeconfig"] = ep["kubeconfig"]
+            host.data["context"] = ep.get("context")
+
+
+def apply_credentials(nr: Nornir) -> None:
+    """Fill usernames/passwords from the environment; never from the inventory files.
+
+    ``FABRIC_EOS_USERNAME``/``FABRIC_EOS_PASSWORD`` for switches, ``FABRIC_SSH_USERNAME``/
+    ``FABRIC_SSH_PASSWORD`` (or ``FABRIC_SSH_KEY_FILE``) for nodes. A per-host override is
+    ``FABRIC_<HOST>_USERNAME``/``FABRIC_<HOST>_PASSWORD`` (host name upper-cased, ``-`` as ``_``).
+    """
+    for name, host in nr.inventory.hosts.items():
+        kind = "EOS" if host.platform == "eos" else "SSH"
+        key = name.upper().replace("-", "_").replace(".", "_")
+        host.username = os.environ.get(f"FABRIC_{key}_USERNAME") or os.environ.get(
+            f"FABRIC_{kind}_USERNAME", host.username
+        )
+        host.password = os.environ.get(f"FABRIC_{key}_PASSWORD") or os.environ.get(
+            f"FABRIC_{kind}_PASSWORD", host.password
+        )

@@ -1,0 +1,62 @@
+"""Run definitions: ``tasks/NAME.yaml`` names a workflow and its default options.
+
+Example (``tasks/deploy.yaml``)::
+
+    description: Push the intent to switches and the cluster, gated by health checks.
+    workflow: deploy
+    options:
+      commit: false
+      revert_in: 300
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ValidationError as PydanticValidationError
+
+from fabric.errors import UsageError
+from fabric.paths import ProjectPaths
+
+
+class TaskDefinition(BaseModel):
+    """One run definition."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    workflow: str
+    description: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+    file: str = ""
+
+
+def list_task_names(paths: ProjectPaths | None = None) -> list[str]:
+    """Names of every ``tasks/*.yaml``."""
+    p = (paths or ProjectPaths.discover()).tasks
+    return sorted(f.stem for f in p.glob("*.yaml"))
+
+
+def load_task(name: str, paths: ProjectPaths | None = None) -> TaskDefinition:
+    """Load ``tasks/NAME.yaml``.
+
+    Raises:
+        UsageError: the file does not exist or is malformed (naming the file and field).
+    """
+    paths = paths or ProjectPaths.discover()
+    f: Path = paths.tasks / f"{name}.yaml"
+    rel = paths.rel(f)
+    if not f.is_file():
+        known = ", ".join(list_task_names(paths)) or "none"
+        raise UsageError(f"{rel}: no such run definition (known: {known})")
+    try:
+        data = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
+        return TaskDefinition.model_validate({**data, "file": rel})
+    except yaml.YAMLError as exc:
+        raise UsageError(f"{rel}: invalid YAML: {exc}") from exc
+    except PydanticValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(x) for x in err["loc"])
+        raise UsageError(f"{rel}: field {loc}: {err['msg']}") from exc
