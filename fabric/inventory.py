@@ -86,7 +86,7 @@ def _load_yaml(path: Path, paths: ProjectPaths) -> Any:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
         with path.open(encoding="utf-8") as fh:
-            return yaml.load(fh, Loader=loader)  # noqa: S506 - a SafeLoader
+            return yaml.load(fh, Loader=loader)  # a SafeLoader (C-accelerated when available)
     except FileNotFoundError:
         return None
     except yaml.YAMLError as exc:
@@ -212,9 +212,7 @@ def apply_lab_overlay(nr: Nornir, endpoints: dict[str, Any]) -> None:
 
             extras = dict(opts.extras or {}) if opts else {}
             optional = dict(extras.get("optional_args") or {})
-            optional.update(
-                {"transport": ep.get("transport", "https"), "port": ep.get("port")}
-            )
+            optional.update({"transport": ep.get("transport", "https"), "port": ep.get("port")})
             if ca_file:
                 optional["ca_file"] = ca_file
             extras["optional_args"] = optional

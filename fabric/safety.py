@@ -95,8 +95,8 @@ def install_guard() -> None:
             return _ORIG["sendto"](self, data, *args)
 
         socket.getaddrinfo = getaddrinfo
-        socket.socket.connect = connect  # type: ignore[method-assign]
-        socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
+        socket.socket.connect = connect  # type: ignore[method-assign,assignment]
+        socket.socket.connect_ex = connect_ex  # type: ignore[method-assign,assignment]
         socket.socket.sendto = sendto  # type: ignore[method-assign,assignment]
         _INSTALLED = True
 

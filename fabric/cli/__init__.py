@@ -54,9 +54,11 @@ class LazyGroup(click.Group):
         self._lazy = lazy
 
     def list_commands(self, ctx: click.Context) -> list[str]:
+        """Eager and lazy command names, sorted."""
         return sorted([*super().list_commands(ctx), *self._lazy])
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """Import a lazy command on first use."""
         if cmd_name in self._lazy:
             return _load(self._lazy[cmd_name])
         return super().get_command(ctx, cmd_name)
@@ -66,11 +68,13 @@ class RunGroup(click.Group):
     """``run NAME``: one subcommand per run definition in ``tasks/``."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
+        """The run definitions found in tasks/."""
         from fabric.tasks import list_task_names
 
         return list_task_names()
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """The workflow command of tasks/NAME.yaml with its options as defaults."""
         from fabric.tasks import load_task
 
         try:
