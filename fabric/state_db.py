@@ -1,0 +1,400 @@
+"""The state database: deploy/rollback runs, per-host outcomes and pre-change snapshots.
+
+One SQLite file (default ``<state>/state.db``, mode 0600) shared with the scheduler, which keeps
+its own tables there. Three tables belong to this module:
+
+``runs``
+    one row per deploy or rollback: id, kind, times, user, host, pid, intent hash, options,
+    outcome and the error that ended it.
+``run_hosts``
+    one row per host touched by a run: changed/committed/confirmed/rolled-back flags, the
+    error, the (masked) diff printed to the operator and the EOS config session name (so
+    another process can confirm or abort a pending commit-confirm).
+``snapshots``
+    the exact pre-change state: each switch's full running-config and each Calico object's
+    full JSON, or its absence (``content`` NULL). Exact means secrets included, hence the
+    file mode.
+
+Every public method opens its own short connection, so the database may be used from Nornir's
+worker threads and from several processes at once (SQLite serialises the writers).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import getpass
+import json
+import os
+import secrets
+import socket
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from fabric.errors import UsageError
+
+RunKind = Literal["deploy", "rollback", "compliance", "scheduled"]
+SnapshotKind = Literal["eos_running_config", "calico_object"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    started TEXT NOT NULL,
+    finished TEXT,
+    user TEXT NOT NULL,
+    hostname TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    inventory TEXT NOT NULL,
+    intent_hash TEXT NOT NULL,
+    dry_run INTEGER NOT NULL,
+    options TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    error TEXT,
+    parent_run TEXT
+);
+CREATE TABLE IF NOT EXISTS run_hosts (
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    host TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    changed INTEGER NOT NULL DEFAULT 0,
+    committed INTEGER NOT NULL DEFAULT 0,
+    confirmed INTEGER NOT NULL DEFAULT 0,
+    rolled_back INTEGER NOT NULL DEFAULT 0,
+    session TEXT,
+    diff TEXT NOT NULL DEFAULT '',
+    error TEXT,
+    PRIMARY KEY (run_id, host)
+);
+CREATE TABLE IF NOT EXISTS snapshots (
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    host TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    content TEXT,
+    taken TEXT NOT NULL,
+    PRIMARY KEY (run_id, host, key)
+);
+CREATE INDEX IF NOT EXISTS runs_started ON runs(started);
+"""
+
+#: Outcomes a run can end with (``running`` while it is in progress).
+OUTCOMES = (
+    "running",
+    "dry-run",
+    "no-change",
+    "ok",
+    "failed",
+    "rolled-back",
+    "pending-revert",
+)
+
+
+def utcnow() -> str:
+    """The current UTC time as ISO 8601 with seconds (``2026-11-26T10:00:00Z``)."""
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def new_run_id() -> str:
+    """A sortable, unique run id: ``YYYYMMDD-HHMMSS-xxxxxx`` (UTC, random suffix)."""
+    now = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+    return f"{now}-{secrets.token_hex(3)}"
+
+
+def current_user() -> str:
+    """Login name of the operator, best effort."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (containers)
+        return str(os.getuid())
+
+
+@dataclass
+class HostRow:
+    """What happened to one host in one run."""
+
+    host: str
+    kind: str
+    changed: bool = False
+    committed: bool = False
+    confirmed: bool = False
+    rolled_back: bool = False
+    session: str | None = None
+    diff: str = ""
+    error: str | None = None
+
+
+@dataclass
+class Snapshot:
+    """One stored pre-change state: a running-config or one Calico object (None: absent)."""
+
+    host: str
+    kind: str
+    key: str
+    content: str | None
+    taken: str
+
+
+@dataclass
+class RunRecord:
+    """One run with its hosts (and, when asked for, its snapshots)."""
+
+    id: str
+    kind: str
+    started: str
+    finished: str | None
+    user: str
+    hostname: str
+    pid: int
+    inventory: str
+    intent_hash: str
+    dry_run: bool
+    options: dict[str, Any]
+    outcome: str
+    error: str | None = None
+    parent_run: str | None = None
+    hosts: list[HostRow] = field(default_factory=list)
+    snapshots: list[Snapshot] = field(default_factory=list)
+
+    def host(self, name: str) -> HostRow | None:
+        """The row of host ``name``, if the run touched it."""
+        return next((h for h in self.hosts if h.host == name), None)
+
+    def process_alive(self) -> bool:
+        """Whether the process that ran this run still runs (same machine only)."""
+        if self.hostname != socket.gethostname():
+            return True  # cannot tell: assume alive
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+    @property
+    def display_outcome(self) -> str:
+        """The outcome, ``interrupted`` for a ``running`` run whose process is gone."""
+        if self.outcome == "running" and not self.process_alive():
+            return "interrupted"
+        return self.outcome
+
+    def to_json(self, *, snapshots: bool = False) -> dict[str, Any]:
+        """JSON-ready dict; snapshot contents only with ``snapshots`` (they hold secrets)."""
+        d = asdict(self)
+        d["outcome"] = self.display_outcome
+        if snapshots:
+            d["snapshots"] = [
+                {"host": s.host, "kind": s.kind, "key": s.key, "present": s.content is not None}
+                for s in self.snapshots
+            ]
+        else:
+            d.pop("snapshots")
+        return d
+
+
+class StateDB:
+    """Access to the runs/snapshots tables of one SQLite file.
+
+    Args:
+        path: the database file; created with mode 0600 (and its folder) when missing.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+            os.close(fd)
+        # Tighten an existing file too: it holds exact configurations.
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+        with self._conn() as c:
+            c.executescript(_SCHEMA)
+
+    @contextlib.contextmanager
+    def _conn(self) -> Iterator[sqlite3.Connection]:
+        conn = sqlite3.connect(self.path, timeout=30)
+        conn.row_factory = sqlite3.Row
+        try:
+            with conn:
+                yield conn
+        finally:
+            conn.close()
+
+    # ------------------------------------------------------------------ runs
+
+    def create_run(
+        self,
+        run_id: str,
+        *,
+        kind: RunKind,
+        inventory: str,
+        intent_hash: str,
+        dry_run: bool,
+        options: dict[str, Any],
+        parent_run: str | None = None,
+    ) -> RunRecord:
+        """Insert a new run in state ``running`` and return it."""
+        rec = RunRecord(
+            id=run_id,
+            kind=kind,
+            started=utcnow(),
+            finished=None,
+            user=current_user(),
+            hostname=socket.gethostname(),
+            pid=os.getpid(),
+            inventory=inventory,
+            intent_hash=intent_hash,
+            dry_run=dry_run,
+            options=options,
+            outcome="running",
+            parent_run=parent_run,
+        )
+        with self._conn() as c:
+            c.execute(
+                "INSERT INTO runs (id, kind, started, user, hostname, pid, inventory, intent_hash,"
+                " dry_run, options, outcome, parent_run) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    rec.id,
+                    rec.kind,
+                    rec.started,
+                    rec.user,
+                    rec.hostname,
+                    rec.pid,
+                    rec.inventory,
+                    rec.intent_hash,
+                    int(dry_run),
+                    json.dumps(options, sort_keys=True, default=str),
+                    rec.outcome,
+                    parent_run,
+                ),
+            )
+        return rec
+
+    def finish_run(self, run_id: str, outcome: str, error: str | None = None) -> None:
+        """Record the end of a run."""
+        if outcome not in OUTCOMES:
+            raise ValueError(f"unknown outcome {outcome!r}")
+        with self._conn() as c:
+            c.execute(
+                "UPDATE runs SET finished = ?, outcome = ?, error = ? WHERE id = ?",
+                (utcnow(), outcome, error, run_id),
+            )
+
+    def set_outcome(self, run_id: str, outcome: str) -> None:
+        """Change the outcome of a finished run (e.g. ``rolled-back`` after a later rollback)."""
+        with self._conn() as c:
+            c.execute("UPDATE runs SET outcome = ? WHERE id = ?", (outcome, run_id))
+
+    def save_host(self, run_id: str, row: HostRow) -> None:
+        """Insert or replace the row of one host."""
+        with self._conn() as c:
+            c.execute(
+                "INSERT OR REPLACE INTO run_hosts (run_id, host, kind, changed, committed,"
+                " confirmed, rolled_back, session, diff, error) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (
+                    run_id,
+                    row.host,
+                    row.kind,
+                    int(row.changed),
+                    int(row.committed),
+                    int(row.confirmed),
+                    int(row.rolled_back),
+                    row.session,
+                    row.diff,
+                    row.error,
+                ),
+            )
+
+    def save_snapshots(self, run_id: str, snapshots: list[Snapshot]) -> None:
+        """Store exact pre-change states (one transaction)."""
+        with self._conn() as c:
+            c.executemany(
+                "INSERT OR REPLACE INTO snapshots (run_id, host, kind, key, content, taken)"
+                " VALUES (?,?,?,?,?,?)",
+                [(run_id, s.host, s.kind, s.key, s.content, s.taken) for s in snapshots],
+            )
+
+    def get_run(self, run_id: str, *, with_snapshots: bool = True) -> RunRecord:
+        """Load one run with its hosts and snapshots.
+
+        Raises:
+            UsageError: no run has this id.
+        """
+        with self._conn() as c:
+            row = c.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if row is None:
+                raise UsageError(f"no run {run_id!r} in {self.path}")
+            rec = _run_from_row(row)
+            rec.hosts = [
+                _host_from_row(r)
+                for r in c.execute(
+                    "SELECT * FROM run_hosts WHERE run_id = ? ORDER BY host", (run_id,)
+                )
+            ]
+            if with_snapshots:
+                rec.snapshots = [
+                    Snapshot(r["host"], r["kind"], r["key"], r["content"], r["taken"])
+                    for r in c.execute(
+                        "SELECT * FROM snapshots WHERE run_id = ? ORDER BY host, key", (run_id,)
+                    )
+                ]
+        return rec
+
+    def list_runs(self, limit: int = 50) -> list[RunRecord]:
+        """The most recent runs first, with their hosts (no snapshots)."""
+        with self._conn() as c:
+            rows = c.execute(
+                "SELECT * FROM runs ORDER BY started DESC, id DESC LIMIT ?", (limit,)
+            ).fetchall()
+            out = [_run_from_row(r) for r in rows]
+            for rec in out:
+                rec.hosts = [
+                    _host_from_row(r)
+                    for r in c.execute(
+                        "SELECT * FROM run_hosts WHERE run_id = ? ORDER BY host", (rec.id,)
+                    )
+                ]
+        return out
+
+
+def _run_from_row(row: sqlite3.Row) -> RunRecord:
+    return RunRecord(
+        id=row["id"],
+        kind=row["kind"],
+        started=row["started"],
+        finished=row["finished"],
+        user=row["user"],
+        hostname=row["hostname"],
+        pid=row["pid"],
+        inventory=row["inventory"],
+        intent_hash=row["intent_hash"],
+        dry_run=bool(row["dry_run"]),
+        options=json.loads(row["options"]),
+        outcome=row["outcome"],
+        error=row["error"],
+        parent_run=row["parent_run"],
+    )
+
+
+def _host_from_row(r: sqlite3.Row) -> HostRow:
+    return HostRow(
+        host=r["host"],
+        kind=r["kind"],
+        changed=bool(r["changed"]),
+        committed=bool(r["committed"]),
+        confirmed=bool(r["confirmed"]),
+        rolled_back=bool(r["rolled_back"]),
+        session=r["session"],
+        diff=r["diff"],
+        error=r["error"],
+    )
+
+
+def default_db_path(state: Path) -> Path:
+    """``<state>/state.db``."""
+    return state / "state.db"
