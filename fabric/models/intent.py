@@ -4,7 +4,10 @@ Two layers live here:
 
 * *Data models* (``NodeData``, ``SwitchData``, ``CalicoData`` ...) validate the ``data`` blocks
   of the Nornir inventory exactly as an operator writes them (``extra="forbid"``: an unknown key
-  is an error, never silently ignored).
+  is an error, never silently ignored). Every value type that can be wrong in a way an operator
+  should recognise (an IP, a CIDR, an ASN, a VLAN ...) fails with a *stable* error code
+  (``invalid-ip``, ``invalid-cidr`` ...) that :mod:`fabric.intent` turns into an
+  :class:`~fabric.errors.Issue`.
 * The assembled :class:`Intent` joins them: every node with the switch it peers with, every
   switch with the neighbors derived from its nodes, the cluster-wide Calico settings. Templates,
   the lab, deploy and compliance all read this one object.
@@ -15,20 +18,209 @@ are checked in :mod:`fabric.intent`, which knows the file each value came from.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
-from typing import Annotated, Literal
+import re
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StringConstraints,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+)
+from pydantic_core import PydanticCustomError
+from pydantic_core import ValidationError as CoreValidationError
 
-ASN = Annotated[int, Field(ge=0, le=4294967295)]
-VlanId = Annotated[int, Field(ge=1, le=4094)]
+ASN_MAX = 4294967295
+
+
+# --------------------------------------------------------------------------- value types
+
+
+def _error(code: str, message: str) -> PydanticCustomError:
+    """A validation error with a stable ``code`` (pydantic's error ``type``)."""
+    return PydanticCustomError(code, message)
+
+
+def _reject_non_str(code: str, what: str, value: Any) -> None:
+    if not isinstance(value, str):
+        raise _error(code, f"not a valid {what}: {value!r} (write it as a string)")
+
+
+def _ipv4_address(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    if isinstance(value, ipaddress.IPv4Address):
+        return value
+    _reject_non_str("invalid-ip", "IPv4 address", value)
+    try:
+        return handler(value)
+    except CoreValidationError:
+        raise _error("invalid-ip", f"not a valid IPv4 address: {value!r}") from None
+
+
+def _ipv4_network(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    if isinstance(value, ipaddress.IPv4Network):
+        return value
+    _reject_non_str("invalid-cidr", "IPv4 CIDR", value)
+    if "/" not in value:
+        raise _error("invalid-cidr", f"not a CIDR (no prefix length): {value!r}")
+    try:
+        return handler(value)
+    except CoreValidationError:
+        try:
+            loose = ipaddress.IPv4Network(value, strict=False)
+        except ValueError:
+            raise _error("invalid-cidr", f"not a valid IPv4 CIDR: {value!r}") from None
+        raise _error(
+            "invalid-cidr", f"{value!r} has host bits set (did you mean {loose}?)"
+        ) from None
+
+
+def _ipv4_interface(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    if isinstance(value, ipaddress.IPv4Interface):
+        return value
+    _reject_non_str("invalid-ip", "IPv4 address/prefix", value)
+    if "/" not in value:
+        raise _error("invalid-ip", f"needs a prefix length (address/len): {value!r}")
+    try:
+        return handler(value)
+    except CoreValidationError:
+        raise _error("invalid-ip", f"not a valid IPv4 address/prefix: {value!r}") from None
+
+
+_ASDOT = re.compile(r"^(\d+)\.(\d+)$")
+
+
+def _asn(value: Any) -> int:
+    """An AS number: an integer, a decimal string or asdot ``high.low``."""
+    number: int
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise _error("invalid-asn", f"not a valid AS number: {value!r}")
+    if isinstance(value, str):
+        m = _ASDOT.match(value)
+        if m and int(m[1]) <= 65535 and int(m[2]) <= 65535:
+            return int(m[1]) * 65536 + int(m[2])
+        if not value.isdigit():
+            raise _error("invalid-asn", f"not a valid AS number: {value!r}")
+        number = int(value)
+    else:
+        number = value
+    if not 0 <= number <= ASN_MAX:
+        raise _error("invalid-asn", f"AS number {number} is outside 0-4294967295")
+    return number
+
+
+def _vlan(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 4094:
+        raise _error("invalid-vlan", f"not a valid VLAN id (1-4094): {value!r}")
+    return value
+
+
+def _secret_ref(value: Any) -> str:
+    # Never echo the value: a wrong reference is most likely the secret itself.
+    if not isinstance(value, str) or not _SECRET_REF.match(value):
+        raise PydanticCustomError(
+            "inline-password",
+            "must be a reference (env:VAR or file:/path/outside/the/repo), "
+            "never the secret itself (value not shown)",
+        )
+    return value
+
+
+def _calico_version(value: Any) -> str:
+    if isinstance(value, float):
+        raise _error(
+            "invalid-version",
+            f"quote the Calico version: YAML reads it as the number {value} (3.30 becomes 3.3)",
+        )
+    if not isinstance(value, str) or not re.match(r"^3\.\d+$", value):
+        raise _error("invalid-version", f'not a Calico 3.x version like "3.26": {value!r}')
+    return value
+
+
+_SECRET_REF = re.compile(r"^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+)$")
+
+IPv4 = Annotated[ipaddress.IPv4Address, WrapValidator(_ipv4_address)]
+CIDR = Annotated[ipaddress.IPv4Network, WrapValidator(_ipv4_network)]
+IPv4Iface = Annotated[ipaddress.IPv4Interface, WrapValidator(_ipv4_interface)]
+ASN = Annotated[int, BeforeValidator(_asn)]
+VlanId = Annotated[int, BeforeValidator(_vlan)]
 Name = Annotated[str, StringConstraints(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$")]
+#: A Kubernetes object name (DNS-1123 subdomain): Calico objects are stored as CRDs.
+K8sName = Annotated[
+    str,
+    StringConstraints(
+        max_length=253, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+    ),
+]
 #: A reference to a secret, never the secret: ``env:VAR`` or ``file:/path/outside/repo``.
-SecretRef = Annotated[str, StringConstraints(pattern=r"^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+)$")]
+SecretRef = Annotated[str, BeforeValidator(_secret_ref)]
+CalicoVersion = Annotated[str, BeforeValidator(_calico_version)]
+Duration = Annotated[str, StringConstraints(pattern=r"^\d+(ms|s|m|h)$")]
+Port = Annotated[int, Field(ge=1, le=65535)]
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------- Calico versions
+
+#: The minor version (Calico 3.x) that introduced each spec field we can render, per kind.
+#: Compiled from the Calico API reference (docs.tigera.io, ``reference/resources/
+#: bgpconfig`` and ``bgppeer`` of each release) and release notes; fields present since 3.0
+#: are listed as 0. ``keepOriginalNextHop`` is superseded by ``nextHopMode`` in 3.30.
+CALICO_FIELD_SINCE: dict[str, dict[str, int]] = {
+    "BGPConfiguration": {
+        "logSeverityScreen": 0,
+        "nodeToNodeMeshEnabled": 0,
+        "asNumber": 0,
+        "serviceClusterIPs": 10,
+        "serviceExternalIPs": 10,
+        "listenPort": 11,
+        "communities": 14,
+        "prefixAdvertisements": 14,
+        "serviceLoadBalancerIPs": 18,
+        "nodeMeshMaxRestartTime": 20,
+        "bindMode": 21,
+        "localWorkloadPeeringIPV4": 30,
+    },
+    "BGPPeer": {
+        "node": 0,
+        "peerIP": 0,
+        "asNumber": 0,
+        "nodeSelector": 0,
+        "password": 11,
+        "keepOriginalNextHop": 23,
+        "nextHopMode": 30,
+    },
+    "Node": {"bgp.ipv4Address": 0, "bgp.asNumber": 0},
+}
+
+
+def calico_minor(version: str) -> int:
+    """The minor number of a ``3.N`` Calico version.
+
+    >>> calico_minor("3.26")
+    26
+    """
+    return int(version.split(".", 1)[1])
+
+
+def supported_fields(kind: str, version: str) -> frozenset[str]:
+    """Spec fields of ``kind`` that Calico ``version`` knows.
+
+    >>> "localWorkloadPeeringIPV4" in supported_fields("BGPConfiguration", "3.26")
+    False
+    >>> "listenPort" in supported_fields("BGPConfiguration", "3.26")
+    True
+    """
+    minor = calico_minor(version)
+    return frozenset(f for f, since in CALICO_FIELD_SINCE[kind].items() if since <= minor)
 
 
 # --------------------------------------------------------------------------- inventory data
@@ -37,8 +229,8 @@ class _Strict(BaseModel):
 class NodeData(_Strict):
     """``data.node`` of a Calico node host."""
 
-    bgp_ip: ipaddress.IPv4Address
-    mgmt_ip: ipaddress.IPv4Address | None = None
+    bgp_ip: IPv4
+    mgmt_ip: IPv4 | None = None
     tor: str | None = None
     as_number: ASN | None = None
     #: Node-specific BGPPeers (Calico ``spec.node``) in addition to the cluster's peers.
@@ -49,13 +241,15 @@ class NodeData(_Strict):
 class PeerData(_Strict):
     """A Calico BGPPeer: global (no node/selector) or node-specific."""
 
-    name: Name
-    peer_ip: ipaddress.IPv4Address
+    name: K8sName
+    peer_ip: IPv4
     as_number: ASN
     node_selector: str | None = None
     password_ref: SecretRef | None = None
-    #: Calico 3.30+ only (see fabric.intent for the version table).
+    #: Calico ``keepOriginalNextHop`` (3.23+, superseded by ``next_hop_mode`` in 3.30).
     keep_original_next_hop: bool | None = None
+    #: Calico ``nextHopMode`` (3.30+).
+    next_hop_mode: Literal["Auto", "Self", "Keep"] | None = None
 
 
 class Community(_Strict):
@@ -68,30 +262,30 @@ class Community(_Strict):
 class PrefixAdvertisement(_Strict):
     """Communities attached to a CIDR Calico advertises."""
 
-    cidr: ipaddress.IPv4Network
+    cidr: CIDR
     communities: list[str]
 
 
 class CalicoData(_Strict):
     """``data.calico`` of the cluster host: the cluster-wide BGPConfiguration and peers."""
 
-    version: Annotated[str, StringConstraints(pattern=r"^3\.\d+$")]
+    version: CalicoVersion
     as_number: ASN
-    pod_cidr: ipaddress.IPv4Network
+    pod_cidr: CIDR
     block_size: Annotated[int, Field(ge=20, le=32)] = 26
-    service_cluster_cidrs: list[ipaddress.IPv4Network] = Field(default_factory=list)
-    service_external_cidrs: list[ipaddress.IPv4Network] = Field(default_factory=list)
-    service_loadbalancer_cidrs: list[ipaddress.IPv4Network] = Field(default_factory=list)
+    service_cluster_cidrs: list[CIDR] = Field(default_factory=list)
+    service_external_cidrs: list[CIDR] = Field(default_factory=list)
+    service_loadbalancer_cidrs: list[CIDR] = Field(default_factory=list)
     node_to_node_mesh: bool = True
-    node_mesh_max_restart_time: Annotated[str, StringConstraints(pattern=r"^\d+(ms|s|m|h)$")] | None = None
-    listen_port: Annotated[int, Field(ge=1, le=65535)] = 179
+    node_mesh_max_restart_time: Duration | None = None
+    listen_port: Port = 179
     bind_mode: Literal["None", "NodeIP"] = "None"
     log_severity_screen: Literal["Debug", "Info", "Warning", "Error", "Fatal"] = "Info"
     communities: list[Community] = Field(default_factory=list)
     prefix_advertisements: list[PrefixAdvertisement] = Field(default_factory=list)
     peers: list[PeerData] = Field(default_factory=list)
-    #: Calico 3.30+ only.
-    local_workload_peering_ip_v4: ipaddress.IPv4Address | None = None
+    #: Calico 3.30+ only (see fabric.intent for the version table).
+    local_workload_peering_ip_v4: IPv4 | None = None
 
 
 class ManagementVrf(_Strict):
@@ -100,15 +294,15 @@ class ManagementVrf(_Strict):
     name: Name = "management"
     rd: Annotated[str, StringConstraints(pattern=r"^\d+(\.\d+)*:\d+$")] | None = None
     interface: Name = "Management1"
-    address: ipaddress.IPv4Interface | None = None
-    gateway: ipaddress.IPv4Address | None = None
+    address: IPv4Iface | None = None
+    gateway: IPv4 | None = None
 
 
 class Loopback(_Strict):
     """A loopback interface."""
 
     name: Annotated[str, StringConstraints(pattern=r"^Loopback\d+$")]
-    address: ipaddress.IPv4Interface
+    address: IPv4Iface
     vrf: Name | None = None
 
 
@@ -116,9 +310,9 @@ class SwitchData(_Strict):
     """``data.switch`` of an Arista host."""
 
     asn: ASN
-    router_id: ipaddress.IPv4Address
+    router_id: IPv4
     peering_vlan: VlanId
-    svi: ipaddress.IPv4Interface
+    svi: IPv4Iface
     management_vrf: ManagementVrf | None = None
     loopbacks: list[Loopback] = Field(default_factory=list)
     access_ports: list[Name] = Field(default_factory=list)
@@ -126,7 +320,10 @@ class SwitchData(_Strict):
     peer_group: Name | None = None
     bgp_password_ref: SecretRef | None = None
     #: Port the switch uses to reach the nodes (Calico's listenPort); None means 179.
-    neighbor_port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    neighbor_port: Port | None = None
+    #: Reflect routes between the nodes (``route-reflector-client``): replaces the node mesh
+    #: for iBGP nodes when ``node_to_node_mesh`` is off.
+    route_reflector: bool = False
 
 
 # --------------------------------------------------------------------------- assembled intent
@@ -185,46 +382,68 @@ class Intent(_Strict):
     nodes: list[Node]
     switches: list[Switch]
 
+    _nodes_by_name: dict[str, Node] = PrivateAttr(default_factory=dict)
+    _switches_by_name: dict[str, Switch] = PrivateAttr(default_factory=dict)
+
+    def model_post_init(self, context: Any, /) -> None:
+        """Index nodes and switches by name (lookups are O(1) at 5,000 nodes)."""
+        self._nodes_by_name = {n.name: n for n in self.nodes}
+        self._switches_by_name = {s.name: s for s in self.switches}
+
     def node(self, name: str) -> Node:
         """Return the node called ``name`` (KeyError if absent)."""
-        for n in self.nodes:
-            if n.name == name:
-                return n
-        raise KeyError(name)
+        return self._nodes_by_name[name]
 
     def switch(self, name: str) -> Switch:
         """Return the switch called ``name`` (KeyError if absent)."""
-        for s in self.switches:
-            if s.name == name:
-                return s
-        raise KeyError(name)
+        return self._switches_by_name[name]
 
     def peers_for(self, node: Node) -> list[PeerData]:
         """The Calico peers that apply to ``node``: global ones, selector matches, its own."""
         out: list[PeerData] = []
         for p in self.cluster.calico.peers:
-            if p.node_selector is None or _selector_matches(p.node_selector, node.labels):
+            if p.node_selector is None or selector_matches(p.node_selector, node.labels):
                 out.append(p)
         out.extend(node.peers)
         return out
 
 
-def _selector_matches(selector: str, labels: dict[str, str]) -> bool:
-    """Evaluate the small Calico selector subset we generate: ``k == 'v'`` joined by ``&&``.
+@functools.lru_cache(maxsize=4096)
+def parse_selector(selector: str) -> tuple[tuple[str, str], ...] | None:
+    r"""Parse the Calico selector subset we evaluate: ``k == 'v'`` terms joined by ``&&``.
 
-    ``all()`` matches everything. Anything richer is treated as matching (the cluster decides).
+    Returns:
+        The ``(key, value)`` terms (empty for ``all()``), or None when the selector uses
+        anything richer (then only the cluster can decide what it matches).
+
+    >>> parse_selector("rack == 'r1' && zone == \"a\"")
+    (('rack', 'r1'), ('zone', 'a'))
+    >>> parse_selector("all()")
+    ()
+    >>> parse_selector("has(rack)") is None
+    True
     """
     sel = selector.strip()
     if sel in ("", "all()"):
-        return True
+        return ()
+    terms: list[tuple[str, str]] = []
     for term in sel.split("&&"):
-        term = term.strip()
-        if "==" not in term:
-            return True
-        key, _, value = term.partition("==")
-        if labels.get(key.strip()) != value.strip().strip("'\""):
-            return False
-    return True
+        m = re.match(r"""^\s*([A-Za-z0-9_./-]+)\s*==\s*(['"])(.*)\2\s*$""", term)
+        if m is None:
+            return None
+        terms.append((m[1], m[3]))
+    return tuple(terms)
 
+
+def selector_matches(selector: str, labels: dict[str, str]) -> bool:
+    """Whether ``selector`` matches ``labels``; selectors we cannot evaluate count as matching."""
+    terms = parse_selector(selector)
+    if terms is None:
+        return True
+    return all(labels.get(k) == v for k, v in terms)
+
+
+# Backwards-compatible private name (used by earlier code).
+_selector_matches = selector_matches
 
 NodeData.model_rebuild()

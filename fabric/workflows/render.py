@@ -6,6 +6,8 @@ timestamps. Artifacts per host:
 * switch ``<out>/<switch>/eos.cfg``
 * cluster host ``<out>/<cluster>/calico.yaml`` (BGPConfiguration and global BGPPeers)
 * node ``<out>/<node>/calico.yaml`` (its Node BGP spec and node-specific BGPPeers), only if any
+
+Files whose content did not change are not rewritten (their mtime is kept).
 """
 
 from __future__ import annotations
@@ -13,11 +15,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fabric.errors import UsageError
-from fabric.intent import load_intent
+from fabric.errors import Issue, UsageError, ValidationError
+from fabric.intent import build_intent, load_checked_inventory
+from fabric.inventory import RawInventory
 from fabric.models.intent import Intent
 from fabric.paths import ProjectPaths
-from fabric.steps.render import dump_documents, render_calico_objects, render_switch_config
+from fabric.steps.render import (
+    CalicoObject,
+    dump_documents,
+    render_calico_objects,
+    render_switch_config,
+)
 
 
 @dataclass(frozen=True)
@@ -29,6 +37,7 @@ class Artifact:
     path: Path
     objects: int
     size: int
+    changed: bool
 
 
 @dataclass
@@ -37,7 +46,23 @@ class RenderResult:
 
     out: Path
     artifacts: list[Artifact] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[Issue] = field(default_factory=list)
+
+
+def group_members(raw: RawInventory) -> dict[str, set[str]]:
+    """Every group name -> the hosts in it, directly or through nested groups."""
+    members: dict[str, set[str]] = {g: set() for g in raw.groups}
+    for host, spec in raw.hosts.items():
+        todo = list((spec or {}).get("groups") or [])
+        seen: set[str] = set()
+        while todo:
+            g = todo.pop()
+            if g in seen:
+                continue
+            seen.add(g)
+            members.setdefault(g, set()).add(host)
+            todo.extend((raw.groups.get(g) or {}).get("groups") or [])
+    return members
 
 
 def select_hosts(intent: Intent, limit: list[str] | None, groups: dict[str, set[str]]) -> set[str]:
@@ -46,7 +71,8 @@ def select_hosts(intent: Intent, limit: list[str] | None, groups: dict[str, set[
     Raises:
         UsageError: a name is neither a host nor a group.
     """
-    every = {intent.cluster.name} | {n.name for n in intent.nodes} | {s.name for s in intent.switches}
+    every = {intent.cluster.name} | {n.name for n in intent.nodes}
+    every |= {s.name for s in intent.switches}
     if not limit:
         return every
     chosen: set[str] = set()
@@ -71,23 +97,19 @@ def render_all(
 
     Raises:
         ValidationError: the intent is invalid (nothing is written).
+        UsageError: a ``limit`` name is neither a host nor a group (nothing is written).
     """
-    from fabric.inventory import load_raw_inventory
-
-    report = load_intent(paths, strict=strict)
+    raw, issues = load_checked_inventory(paths)
+    report = build_intent(raw, issues)
+    bad = report.issues if strict else report.errors
+    if bad or report.intent is None:
+        raise ValidationError(bad or report.errors)
     intent = report.intent
-    assert intent is not None  # load_intent raises otherwise
-    raw = load_raw_inventory(paths)
-    groups: dict[str, set[str]] = {}
-    for h, spec in raw.hosts.items():
-        for g in (spec or {}).get("groups") or []:
-            groups.setdefault(g, set()).add(h)
-    chosen = select_hosts(intent, limit, groups)
+    chosen = select_hosts(intent, limit, group_members(raw))
 
-    result = RenderResult(out=out, warnings=[str(w) for w in report.warnings])
-    objects = render_calico_objects(intent, paths.templates)
-    by_host: dict[str, list[object]] = {}
-    for obj in objects:
+    result = RenderResult(out=out, warnings=report.warnings)
+    by_host: dict[str, list[CalicoObject]] = {}
+    for obj in render_calico_objects(intent, paths.templates):
         by_host.setdefault(obj.host, []).append(obj)
 
     def write(host: str, kind: str, name: str, text: str, count: int) -> None:
@@ -95,12 +117,13 @@ def render_all(
         d.mkdir(parents=True, exist_ok=True)
         p = d / name
         data = text.encode()
-        if not p.exists() or p.read_bytes() != data:
+        changed = not p.is_file() or p.read_bytes() != data
+        if changed:
             p.write_bytes(data)
-        result.artifacts.append(Artifact(host, kind, p, count, len(data)))
+        result.artifacts.append(Artifact(host, kind, p, count, len(data), changed))
 
     for host in [intent.cluster.name, *(n.name for n in intent.nodes)]:
-        objs = [o for o in objects if o.host == host]
+        objs = by_host.get(host)
         if host in chosen and objs:
             write(host, "calico", "calico.yaml", dump_documents(objs), len(objs))
     for sw in intent.switches:
