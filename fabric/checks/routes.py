@@ -1,0 +1,164 @@
+"""Routes on the switch: pod blocks via their node, service CIDRs, pods outside their blocks."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from fabric.checks.base import Check, CheckInput, HostFindings, Status, register
+from fabric.checks.state import DEFAULT_VRF, FabricState, PodOutsideBlock
+
+if TYPE_CHECKING:
+    from fabric.models.state import Route
+
+
+class SwitchRoutesInput(CheckInput):
+    """Inputs of :class:`VerifySwitchRoutes`."""
+
+    vrf: str = DEFAULT_VRF
+    #: A service CIDR reachable through one node only (no maximum-paths) fails instead of warns.
+    require_ecmp: bool = False
+    #: Judge pods whose IP is outside their node's blocks.
+    check_pods: bool = True
+
+
+def _hops(route: Route) -> set[str]:
+    return {h.address for h in route.next_hops if h.address}
+
+
+@register
+class VerifySwitchRoutes(Check[SwitchRoutesInput]):
+    """The switch routes every pod block via its node and every service CIDR via its nodes.
+
+    Pass: for each node peering with the switch, every IPAM block it owns (BlockAffinity) is in
+    ``show ip route`` with that node's BGP address as next hop; each service CIDR is present,
+    through every advertising node (up to ``maximum-paths``) when the intent sets
+    maximum-paths; no pod has an IP outside its node's blocks.
+    Warn: a service CIDR through one node only because no maximum-paths is set (all service
+    traffic then crosses one node; set ``maximum_paths`` in the switch intent).
+    Fail: a block missing or via another next hop; a service CIDR missing or not spread over
+    its nodes; a pod outside its node's blocks (named, with the fix: recreate the pod, as in
+    the seed's coredns). Error: the switch or the cluster was not collected.
+    """
+
+    name = "VerifySwitchRoutes"
+    description = "switch: pod blocks via their node, service CIDRs, pods inside their blocks"
+    Input = SwitchRoutesInput
+
+    def judge(self, state: FabricState, out: HostFindings) -> None:
+        """Check each switch's routing table against the nodes peering with it."""
+        blocks = state.blocks_by_node
+        outside = state.pods_outside_blocks if self.inputs.check_pods else []
+        outside_by_node: dict[str, list[PodOutsideBlock]] = {}
+        for p in outside or []:
+            outside_by_node.setdefault(p.node, []).append(p)
+        for sw in state.intent.switches:
+            out.touch(sw.name)
+            st = state.switches.get(sw.name)
+            if st is None or st.routes is None:
+                out.add(sw.name, Status.ERROR, state.failure_message(sw.name))
+                continue
+            if blocks is None:
+                out.add(
+                    sw.name,
+                    Status.ERROR,
+                    state.failure_message(state.intent.cluster.name)
+                    if state.cluster is None
+                    else "the cluster's BlockAffinity objects were not readable",
+                )
+                continue
+            vrf = st.routes.vrfs.get(self.inputs.vrf)
+            table: dict[str, Route] = {r.prefix: r for r in vrf.routes} if vrf else {}
+            nodes = state.nodes_by_switch.get(sw.name, [])
+            for node in nodes:
+                for block in blocks.get(node.name, []):
+                    self._expect_via(out, sw.name, table, str(block), node.name, str(node.bgp_ip))
+            self._services(state, out, sw.name, table, [str(n.bgp_ip) for n in nodes])
+            if outside is None:
+                out.add(sw.name, Status.ERROR, "the cluster's pods were not readable")
+                continue
+            for node in nodes:
+                for p in outside_by_node.get(node.name, []):
+                    pod = p.pod
+                    where = ", ".join(str(b) for b in p.blocks) or "no block"
+                    routed = f"{pod.ip}/32" in table
+                    out.add(
+                        sw.name,
+                        Status.FAIL,
+                        f"pod {pod.namespace}/{pod.name} on {node.name} has IP {pod.ip}, outside "
+                        f"its node's blocks ({where})" + ("; routed as a /32" if routed else ""),
+                        subject=f"pod {pod.namespace}/{pod.name}",
+                        fix=p.fix,
+                    )
+
+    @staticmethod
+    def _expect_via(
+        out: HostFindings, sw: str, table: dict[str, Route], prefix: str, node: str, hop: str
+    ) -> None:
+        route = table.get(prefix)
+        subject = f"{prefix} ({node})"
+        if route is None:
+            out.add(sw, Status.FAIL, f"block {prefix} of {node} missing", subject=subject)
+        elif hop not in _hops(route):
+            got = ", ".join(sorted(_hops(route))) or "no next hop"
+            out.add(
+                sw,
+                Status.FAIL,
+                f"block {prefix} of {node} via {got}, expected via {hop}",
+                subject=subject,
+            )
+        else:
+            out.add(sw, Status.PASS, f"block {prefix} via {node} ({hop})", subject=subject)
+
+    def _services(
+        self,
+        state: FabricState,
+        out: HostFindings,
+        sw: str,
+        table: dict[str, Route],
+        advertisers: list[str],
+    ) -> None:
+        max_paths = state.switch_by_name[sw].data.maximum_paths
+        for cidr in state.service_cidrs:
+            prefix = str(cidr)
+            subject = f"service {prefix}"
+            route = table.get(prefix)
+            if not advertisers:
+                continue
+            if route is None:
+                out.add(sw, Status.FAIL, f"service CIDR {prefix} missing", subject=subject)
+                continue
+            hops = _hops(route) & set(advertisers)
+            if not hops:
+                got = ", ".join(sorted(_hops(route))) or "no next hop"
+                out.add(
+                    sw,
+                    Status.FAIL,
+                    f"service CIDR {prefix} via {got}, none of them a node",
+                    subject=subject,
+                )
+            elif max_paths:
+                want = min(max_paths, len(advertisers))
+                status = Status.PASS if len(hops) >= want else Status.FAIL
+                out.add(
+                    sw,
+                    status,
+                    f"service CIDR {prefix} via {len(hops)} of {len(advertisers)} nodes "
+                    f"(maximum-paths {max_paths}, expected {want})",
+                    subject=subject,
+                )
+            elif len(advertisers) > 1 and len(hops) < len(advertisers):
+                out.add(
+                    sw,
+                    Status.FAIL if self.inputs.require_ecmp else Status.WARN,
+                    f"service CIDR {prefix} via {', '.join(sorted(hops))} only, of "
+                    f"{len(advertisers)} advertising nodes: no maximum-paths",
+                    subject=subject,
+                    fix="set maximum_paths in the switch intent for ECMP over every node",
+                )
+            else:
+                out.add(
+                    sw,
+                    Status.PASS,
+                    f"service CIDR {prefix} via {len(hops)} node(s)",
+                    subject=subject,
+                )

@@ -1,0 +1,232 @@
+"""Everything a check judges: the intent, what was rendered from it, and what was collected.
+
+:class:`FabricState` is built once per compliance run (online from the collection steps,
+offline from saved outputs) and handed to every check. Derived facts that several checks need
+(each node's IPAM blocks, the pods outside their node's blocks, what each node should
+advertise) are computed here once, in time linear in nodes + pods + blocks.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Literal
+
+from fabric.errors import Issue
+from fabric.models.intent import Intent, Node, Switch
+from fabric.steps.collect import ClusterState, NodeState, PodInfo, SwitchState
+
+if TYPE_CHECKING:
+    from fabric.models.state import BgpPeer, CalicoPeer
+    from fabric.steps.render import CalicoObject
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+DEFAULT_VRF = "default"
+
+
+@dataclass(frozen=True)
+class HostFailure:
+    """A host whose state could not be collected or parsed: it is never judged a pass."""
+
+    host: str
+    role: str
+    kind: Literal["unreachable", "unparsable"]
+    message: str
+
+
+@dataclass(frozen=True)
+class PodOutsideBlock:
+    """A pod whose IP lies in the pod CIDR but outside every IPAM block of its node."""
+
+    pod: PodInfo
+    node: str
+    blocks: tuple[IPNetwork, ...]
+
+    @property
+    def fix(self) -> str:
+        """What an operator does about it (the seed's coredns fix)."""
+        ns = f" -n {self.pod.namespace}" if self.pod.namespace else ""
+        return (
+            f"recreate the pod (kubectl delete pod{ns} {self.pod.name}); its controller "
+            f"starts a new one with an address from {self.node}'s block"
+        )
+
+
+@dataclass
+class FabricState:
+    """The input of every check.
+
+    Attributes:
+        intent: what both sides should be.
+        issues: the intent's findings (warnings) from :func:`fabric.intent.load_intent`.
+        switch_configs: rendered EOS configuration per switch.
+        calico_objects: rendered Calico objects.
+        switches: parsed switch state by host (absent: not collected, see ``failures``).
+        nodes: parsed node state by host.
+        cluster: the cluster's objects (None: not collected).
+        failures: hosts that could not be reached or parsed.
+    """
+
+    intent: Intent
+    issues: list[Issue] = field(default_factory=list)
+    switch_configs: dict[str, str] = field(default_factory=dict)
+    calico_objects: list[CalicoObject] = field(default_factory=list)
+    switches: dict[str, SwitchState] = field(default_factory=dict)
+    nodes: dict[str, NodeState] = field(default_factory=dict)
+    cluster: ClusterState | None = None
+    failures: dict[str, HostFailure] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ lookups
+
+    @cached_property
+    def nodes_by_switch(self) -> dict[str, list[Node]]:
+        """Intent nodes grouped by the switch they peer with."""
+        out: dict[str, list[Node]] = defaultdict(list)
+        for n in self.intent.nodes:
+            out[n.tor].append(n)
+        return dict(out)
+
+    @cached_property
+    def switch_by_name(self) -> dict[str, Switch]:
+        """Intent switches by name."""
+        return {s.name: s for s in self.intent.switches}
+
+    def failure_message(self, host: str) -> str:
+        """Why ``host`` cannot be judged (for an ERROR finding)."""
+        f = self.failures.get(host)
+        if f is None:
+            return f"{host}: not collected"
+        return f"not judged: {f.kind}: {f.message}"
+
+    def switch_peers(self, switch: str, vrf: str = DEFAULT_VRF) -> dict[str, BgpPeer] | None:
+        """The switch's BGP summary rows by neighbor address (None: not collected)."""
+        st = self.switches.get(switch)
+        if st is None or st.bgp_summary is None:
+            return None
+        v = st.bgp_summary.vrfs.get(vrf)
+        return {} if v is None else {p.neighbor: p for p in v.peers}
+
+    def node_peers(self, node: str) -> dict[str, CalicoPeer] | None:
+        """The node's IPv4 BGP peers by address (None: not collected)."""
+        st = self.nodes.get(node)
+        if st is None:
+            return None
+        section = st.status.ipv4
+        if section is None:
+            return {}
+        return {p.peer_address: p for p in section.peers}
+
+    def mesh_addresses(self, node: Node) -> set[str]:
+        """Addresses other nodes may show for ``node`` as a mesh peer.
+
+        Calico peers over the node's BGP address, which is auto-detected (the seed: the
+        management address) unless the Calico Node sets ``spec.bgp.ipv4Address``.
+        """
+        out = {str(node.bgp_ip)}
+        if node.mgmt_ip is not None:
+            out.add(str(node.mgmt_ip))
+        addr = self.calico_node_addresses.get(node.name)
+        if addr:
+            out.add(addr)
+        return out
+
+    @cached_property
+    def calico_node_addresses(self) -> dict[str, str]:
+        """``spec.bgp.ipv4Address`` (without its length) of each Calico Node in the cluster."""
+        out: dict[str, str] = {}
+        for obj in (self.cluster.calico_nodes if self.cluster else None) or []:
+            name = (obj.get("metadata") or {}).get("name")
+            addr = ((obj.get("spec") or {}).get("bgp") or {}).get("ipv4Address")
+            if name and addr:
+                out[str(name)] = str(addr).split("/", 1)[0]
+        return out
+
+    # ------------------------------------------------------------------ IPAM and pods
+
+    @cached_property
+    def blocks_by_node(self) -> dict[str, list[IPNetwork]] | None:
+        """Each node's IPAM blocks from BlockAffinity (None: not readable)."""
+        if self.cluster is None or self.cluster.block_affinities is None:
+            return None
+        out: dict[str, list[IPNetwork]] = defaultdict(list)
+        for b in self.cluster.block_affinities:
+            if not b.deleted and b.state == "confirmed":
+                out[b.node].append(b.cidr)
+        return dict(out)
+
+    def is_pod_network_ip(self, pod: PodInfo) -> bool:
+        """True for a pod with its own address in the pod CIDR (not host-network)."""
+        if pod.host_network or not pod.ip or pod.node is None:
+            return False
+        try:
+            ip = ipaddress.ip_address(pod.ip)
+        except ValueError:
+            return False
+        return ip in self.intent.cluster.calico.pod_cidr
+
+    @cached_property
+    def pods_outside_blocks(self) -> list[PodOutsideBlock] | None:
+        """Pods whose IP is outside their node's blocks (None: pods or blocks not readable)."""
+        blocks = self.blocks_by_node
+        if blocks is None or self.cluster is None or self.cluster.pods is None:
+            return None
+        out: list[PodOutsideBlock] = []
+        for pod in self.cluster.pods:
+            if not self.is_pod_network_ip(pod):
+                continue
+            assert pod.ip is not None and pod.node is not None
+            ip = ipaddress.ip_address(pod.ip)
+            mine = blocks.get(pod.node, [])
+            if not any(ip in b for b in mine):
+                out.append(PodOutsideBlock(pod=pod, node=pod.node, blocks=tuple(mine)))
+        return out
+
+    @cached_property
+    def service_cidrs(self) -> list[ipaddress.IPv4Network]:
+        """Service CIDRs every node advertises (cluster, external, load balancer)."""
+        cal = self.intent.cluster.calico
+        return [
+            *cal.service_cluster_cidrs,
+            *cal.service_external_cidrs,
+            *cal.service_loadbalancer_cidrs,
+        ]
+
+    @cached_property
+    def expected_advertisements(self) -> dict[str, set[str]] | None:
+        """What each node should advertise: its blocks, /32s of its pods outside them, services.
+
+        None when the cluster's blocks or pods could not be read.
+        """
+        blocks = self.blocks_by_node
+        outside = self.pods_outside_blocks
+        if blocks is None or outside is None:
+            return None
+        services = {str(c) for c in self.service_cidrs}
+        out: dict[str, set[str]] = {
+            n.name: {str(b) for b in blocks.get(n.name, [])} | services for n in self.intent.nodes
+        }
+        for p in outside:
+            if p.node in out and p.pod.ip:
+                out[p.node].add(f"{p.pod.ip}/32")
+        return out
+
+
+def node_established(peer: CalicoPeer) -> bool:
+    """A node-side session is up: state ``up`` and info ``Established``."""
+    return peer.state == "up" and peer.info.startswith("Established")
+
+
+def node_state_text(peer: CalicoPeer | None) -> str:
+    """How a node shows a session, for messages: ``Established``, ``start (Connect)`` ..."""
+    if peer is None:
+        return "absent"
+    if node_established(peer):
+        return "Established"
+    return f"{peer.state} ({peer.info})" if peer.info else peer.state
+
+
+def switch_state_text(peer: BgpPeer | None) -> str:
+    """How a switch shows a session, for messages: ``Estab``, ``Active``, ``absent`` ..."""
+    return "absent" if peer is None else peer.state

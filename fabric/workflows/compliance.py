@@ -1,0 +1,249 @@
+"""Compliance workflow: collect (or load) every host's state, run the catalog, build the report.
+
+Online, every host is read in one Nornir run (switches through NAPALM, nodes over SSH, the
+cluster through the ``kubernetes`` client; :mod:`fabric.steps.collect`). Offline
+(``from_dir``), the same state is read from saved outputs and nothing is contacted. Either
+way the checks are pure functions of :class:`~fabric.checks.state.FabricState`.
+
+A host that cannot be reached or parsed is a :class:`~fabric.reports.model.HostProblem`
+(exit code 5), never a pass.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from fabric.checks import load_catalog
+from fabric.checks.base import Check, Status, worst
+from fabric.checks.state import FabricState, HostFailure, node_state_text, switch_state_text
+from fabric.errors import ParseError, UnreachableError
+from fabric.intent import load_intent
+from fabric.models.intent import Intent
+from fabric.paths import ProjectPaths
+from fabric.reports.model import (
+    ComplianceReport,
+    HostProblem,
+    Topology,
+    TopoNode,
+    TopoSession,
+    TopoSwitch,
+)
+from fabric.steps.collect import (
+    ClusterState,
+    NodeState,
+    Role,
+    SwitchState,
+    failure_kind,
+    load_saved_host,
+)
+from fabric.steps.render import render_calico_objects, render_switch_config
+from fabric.tasks import load_task
+
+TASK_NAME = "compliance"
+
+
+@dataclass
+class ComplianceOptions:
+    """How to run compliance.
+
+    Attributes:
+        lab: read the running lab (its loopback endpoints) instead of the inventory addresses.
+        from_dir: judge saved outputs in this folder; contact nothing.
+        save_raw: keep every raw output online, in the ``from_dir`` layout.
+        workers: Nornir threads.
+        checks: the catalog entries (None: ``options.checks`` of ``tasks/compliance.yaml``).
+        catalog_source: where ``checks`` came from, for messages.
+        node_command: overrides each node's ``node_status_command``.
+    """
+
+    lab: bool = False
+    from_dir: Path | None = None
+    save_raw: Path | None = None
+    workers: int = 20
+    checks: list[Any] | None = None
+    catalog_source: str = "tasks/compliance.yaml"
+    node_command: str | None = None
+
+
+def intent_hosts(intent: Intent) -> dict[str, Role]:
+    """Every host of the intent with its role, in report order (cluster, switches, nodes)."""
+    out: dict[str, Role] = {intent.cluster.name: "cluster"}
+    out.update({s.name: "switch" for s in intent.switches})
+    out.update({n.name: "calico_node" for n in intent.nodes})
+    return out
+
+
+def default_checks(paths: ProjectPaths) -> tuple[list[Any] | None, str]:
+    """The catalog of ``tasks/compliance.yaml`` (``options.checks``) and its file name."""
+    try:
+        task = load_task(TASK_NAME, paths)
+    except Exception:  # no run definition: every registered check with default inputs
+        return None, "default catalog"
+    return task.options.get("checks"), task.file
+
+
+def _put(state: FabricState, host: str, value: SwitchState | NodeState | ClusterState) -> None:
+    if isinstance(value, SwitchState):
+        state.switches[host] = value
+    elif isinstance(value, NodeState):
+        state.nodes[host] = value
+    else:
+        state.cluster = value
+
+
+def load_offline(state: FabricState, directory: Path) -> None:
+    """Fill ``state`` from saved outputs (layout: :mod:`fabric.steps.collect`)."""
+    for host, role in intent_hosts(state.intent).items():
+        try:
+            _put(state, host, load_saved_host(host, role, directory))
+        except (UnreachableError, OSError, UnicodeDecodeError) as exc:
+            bad = isinstance(exc, (ParseError, UnicodeDecodeError))
+            state.failures[host] = HostFailure(
+                host, role, "unparsable" if bad else "unreachable", str(exc)
+            )
+
+
+def collect_online(state: FabricState, paths: ProjectPaths, options: ComplianceOptions) -> None:
+    """Fill ``state`` by reading every host in one Nornir run."""
+    from fabric.inventory import init_nornir
+    from fabric.steps.collect import collect_host_state
+
+    roles = intent_hosts(state.intent)
+    nr = init_nornir(paths, lab=options.lab, num_workers=options.workers)
+    nr = nr.filter(filter_func=lambda h: h.name in roles)
+    try:
+        results = nr.run(
+            task=collect_host_state,
+            save_raw=options.save_raw,
+            node_command=options.node_command,
+            on_failed=True,
+        )
+    finally:
+        nr.close_connections(on_good=True, on_failed=True)
+    for host, role in roles.items():
+        multi = results.get(host)
+        if multi is None:
+            state.failures[host] = HostFailure(host, role, "unreachable", "not in the inventory")
+            continue
+        first = multi[0]
+        if multi.failed or first.exception is not None:
+            exc = first.exception or next((r.exception for r in multi if r.exception), None)
+            msg = str(exc) if exc is not None else "collection failed"
+            if exc is not None and not isinstance(exc, UnreachableError):
+                msg = f"{type(exc).__name__}: {msg}"
+            state.failures[host] = HostFailure(host, role, failure_kind(exc), msg)
+            continue
+        _put(state, host, first.result)
+
+
+def build_topology(state: FabricState, verdicts_status: dict[str, Status]) -> Topology:
+    """The picture: every switch and node, and each node-switch session from both ends."""
+    topo = Topology(cluster=state.intent.cluster.name)
+    for sw in state.intent.switches:
+        topo.switches.append(
+            TopoSwitch(
+                name=sw.name,
+                asn=sw.data.asn,
+                svi=str(sw.data.svi),
+                status=verdicts_status.get(sw.name, Status.SKIP),
+            )
+        )
+    for node in state.intent.nodes:
+        topo.nodes.append(
+            TopoNode(
+                name=node.name,
+                bgp_ip=str(node.bgp_ip),
+                tor=node.tor,
+                status=verdicts_status.get(node.name, Status.SKIP),
+            )
+        )
+        sw = state.switch_by_name[node.tor]
+        sw_peers = state.switch_peers(sw.name)
+        nd_peers = state.node_peers(node.name)
+        sw_peer = None if sw_peers is None else sw_peers.get(str(node.bgp_ip))
+        nd_peer = None if nd_peers is None else nd_peers.get(str(sw.data.svi.ip))
+        sw_text = "not collected" if sw_peers is None else switch_state_text(sw_peer)
+        nd_text = "not collected" if nd_peers is None else node_state_text(nd_peer)
+        if sw_peers is None or nd_peers is None:
+            status = Status.ERROR
+        elif sw_peer is not None and sw_peer.established and nd_text == "Established":
+            status = Status.PASS
+        else:
+            status = Status.FAIL
+        topo.sessions.append(
+            TopoSession(
+                switch=sw.name,
+                node=node.name,
+                switch_state=sw_text,
+                node_state=nd_text,
+                status=status,
+            )
+        )
+    return topo
+
+
+def judge(state: FabricState, checks: list[Check[Any]]) -> list[Any]:
+    """Run every check on ``state`` (pure), in catalog order."""
+    return [c.test(state) for c in checks]
+
+
+def run_compliance(paths: ProjectPaths, options: ComplianceOptions) -> ComplianceReport:
+    """Collect (or load) state, run the catalog and return the report.
+
+    Raises:
+        ValidationError: the intent is invalid (nothing is contacted).
+        UsageError: the catalog is malformed; ``from_dir`` is not a folder.
+    """
+    from fabric.errors import UsageError
+
+    t0 = time.perf_counter()
+    started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    entries: list[Any] | None = options.checks
+    source = options.catalog_source
+    if entries is None:
+        entries, source = default_checks(paths)
+    checks = load_catalog(entries, source)
+    if options.from_dir is not None and not options.from_dir.is_dir():
+        raise UsageError(f"--from {options.from_dir}: no such folder")
+
+    report = load_intent(paths)
+    intent = report.intent
+    assert intent is not None  # load_intent raises otherwise
+    state = FabricState(
+        intent=intent,
+        issues=list(report.issues),
+        switch_configs={s.name: render_switch_config(s, paths.templates) for s in intent.switches},
+        calico_objects=render_calico_objects(intent, paths.templates),
+    )
+    if options.from_dir is not None:
+        load_offline(state, options.from_dir)
+        mode: Literal["online", "offline"] = "offline"
+        where = str(options.from_dir)
+    else:
+        collect_online(state, paths, options)
+        mode, where = "online", "lab" if options.lab else paths.rel(paths.inventory)
+
+    verdicts = judge(state, checks)
+    per_host: dict[str, list[Status]] = {}
+    for v in verdicts:
+        for h in v.hosts:
+            per_host.setdefault(h.host, []).append(h.status)
+    for host in state.failures:
+        per_host.setdefault(host, []).append(Status.ERROR)
+    host_status = {h: worst(s) for h, s in per_host.items()}
+    return ComplianceReport(
+        mode=mode,
+        source=where,
+        started=started,
+        duration_s=round(time.perf_counter() - t0, 3),
+        verdicts=verdicts,
+        problems=[
+            HostProblem(host=f.host, role=f.role, kind=f.kind, message=f.message)
+            for f in state.failures.values()
+        ],
+        topology=build_topology(state, host_status),
+    )
