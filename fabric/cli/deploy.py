@@ -1,0 +1,305 @@
+"""``run deploy``, ``run rollback``, ``runs`` and ``runs show``: the terminal side of deploy.
+
+Progress lines go to stderr (rich); the diffs, the final table or the JSON document to stdout.
+A failed run still prints its table, then exits 3 (or 5 when only unreachable hosts failed).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import click
+
+from fabric.errors import ExitCode, RunFailedError, UnreachableError, UsageError
+from fabric.paths import ProjectPaths
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h|d)?$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in ``30``, ``30s``, ``15m``, ``2h`` or ``1d``.
+
+    >>> parse_duration("15m")
+    900.0
+
+    Raises:
+        UsageError: not a duration.
+    """
+    m = _DURATION.match(text.strip())
+    if not m:
+        raise UsageError(f"{text!r} is not a duration (e.g. 30s, 15m, 2h, 1d)")
+    return float(m.group(1)) * _UNITS[m.group(2) or "s"]
+
+
+def _console(err: bool = False) -> Any:
+    from rich.console import Console
+
+    return Console(stderr=err, highlight=False, soft_wrap=True)
+
+
+def _progress_printer() -> Any:
+    err = _console(err=True)
+
+    def progress(stage: str, host: str | None, message: str) -> None:
+        where = f"[bold]{host}[/bold] " if host else ""
+        style = "red" if stage == "error" else "cyan"
+        err.print(f"[{style}]{stage:>8}[/{style}] {where}{message}", markup=True)
+
+    return progress
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "-"
+
+
+def _print_diffs(hosts: list[Any]) -> None:
+    from rich.markup import escape
+
+    out = _console()
+    for h in hosts:
+        if h.diff:
+            out.rule(f"{h.host} ({h.kind})")
+            for line in h.diff.splitlines():
+                style = "green" if line.startswith("+") else "red" if line.startswith("-") else ""
+                out.print(f"[{style}]{escape(line)}[/{style}]" if style else escape(line))
+
+
+def _print_table(title: str, hosts: list[Any]) -> None:
+    from rich.table import Table
+
+    table = Table(title=title)
+    for col in ("host", "kind", "changed", "committed", "confirmed", "rolled back", "error"):
+        table.add_column(col)
+    for h in hosts:
+        table.add_row(
+            h.host,
+            h.kind,
+            _yes(h.changed),
+            _yes(h.committed),
+            _yes(h.confirmed),
+            _yes(h.rolled_back),
+            h.error or "",
+        )
+    _console().print(table)
+
+
+def _exit_for(code: ExitCode, message: str) -> None:
+    if code == ExitCode.OK:
+        return
+    if code == ExitCode.UNREACHABLE:
+        raise UnreachableError(message)
+    raise RunFailedError(message)
+
+
+@click.command("deploy")
+@click.option("--lab", is_flag=True, help="Target the running lab (loopback only).")
+@click.option("--limit", multiple=True, help="Host or group name (repeatable).")
+@click.option("--commit/--dry-run", default=False, help="Change the devices (default: dry-run).")
+@click.option(
+    "--mode", type=click.Choice(["replace", "merge"]), default="replace", show_default=True
+)
+@click.option(
+    "--revert-in",
+    type=int,
+    default=300,
+    show_default=True,
+    help="Commit-confirm timer of the switches, seconds (0: plain commit).",
+)
+@click.option(
+    "--gate-timeout",
+    type=float,
+    default=120.0,
+    show_default=True,
+    help="Seconds to wait for sessions and routes before rolling back.",
+)
+@click.option(
+    "--rollback/--no-rollback",
+    default=True,
+    help="--no-rollback leaves pending commit timers to the switches.",
+)
+@click.option("--workers", type=int, default=20, show_default=True)
+@click.option("--insecure", is_flag=True, help="Do not verify TLS certificates (says so).")
+@click.option("--ca-file", type=click.Path(dir_okay=False), help="CA bundle for the switches.")
+@click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="State database (default <state>/state.db).",
+)
+@click.option("--confirm-within", help="Schedule a rollback unless `confirm RUN_ID` within this.")
+@click.option("--inventory", type=click.Path(path_type=Path), help="Inventory folder.")
+def deploy_cmd(
+    lab: bool,
+    limit: tuple[str, ...],
+    commit: bool,
+    mode: str,
+    revert_in: int,
+    gate_timeout: float,
+    rollback: bool,
+    workers: int,
+    insecure: bool,
+    ca_file: str | None,
+    output: str,
+    db: Path | None,
+    confirm_within: str | None,
+    inventory: Path | None,
+) -> None:
+    """Deploy the intent to switches and cluster: plan, snapshot, commit-confirm, gate, confirm."""
+    from fabric.workflows.deploy import DeployOptions, deploy
+
+    paths = ProjectPaths.discover(inventory=inventory)
+    opts = DeployOptions(
+        lab=lab,
+        limit=list(limit),
+        commit=commit,
+        mode="merge" if mode == "merge" else "replace",
+        revert_in=revert_in,
+        gate_timeout=gate_timeout,
+        rollback=rollback,
+        workers=workers,
+        insecure=insecure,
+        ca_file=ca_file,
+        db=db,
+        confirm_within=parse_duration(confirm_within) if confirm_within else None,
+        progress=_progress_printer(),
+    )
+    if insecure:
+        click.echo("warning: TLS certificate verification is OFF (--insecure)", err=True)
+    report = deploy(paths, opts)
+    if output == "json":
+        click.echo(json.dumps(report.to_json(), indent=2))
+    else:
+        _print_diffs(report.hosts)
+        for w in report.warnings:
+            click.echo(f"warning: {w}", err=True)
+        for p in report.gate_problems:
+            click.echo(f"gate: {p}", err=True)
+        title = f"deploy {report.run_id}: {report.outcome}"
+        if report.tls:
+            title += f" (TLS {report.tls})"
+        _print_table(title, report.hosts)
+        if report.dry_run and report.ok:
+            click.echo("dry-run: nothing was changed; add --commit to apply")
+        if report.confirm_job:
+            click.echo(f"confirm within the window: python -m fabric confirm {report.run_id}")
+    _exit_for(report.exit_code, f"deploy {report.run_id} {report.outcome}: {report.error}")
+
+
+@click.command("rollback")
+@click.option("--run", "run_id", required=True, help="The deploy run to roll back.")
+@click.option("--commit/--dry-run", default=False, help="Restore (default: show the diff).")
+@click.option("--lab", is_flag=True, help="Target the running lab (loopback only).")
+@click.option("--workers", type=int, default=20, show_default=True)
+@click.option("--insecure", is_flag=True, help="Do not verify TLS certificates (says so).")
+@click.option("--ca-file", type=click.Path(dir_okay=False), help="CA bundle for the switches.")
+@click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), help="State database.")
+@click.option("--inventory", type=click.Path(path_type=Path), help="Inventory folder.")
+def rollback_cmd(
+    run_id: str,
+    commit: bool,
+    lab: bool,
+    workers: int,
+    insecure: bool,
+    ca_file: str | None,
+    output: str,
+    db: Path | None,
+    inventory: Path | None,
+) -> None:
+    """Restore a deploy's snapshots on both sides (dry-run by default: shows the diff)."""
+    from fabric.workflows.rollback import RollbackOptions, rollback
+
+    paths = ProjectPaths.discover(inventory=inventory)
+    if insecure:
+        click.echo("warning: TLS certificate verification is OFF (--insecure)", err=True)
+    report = rollback(
+        paths,
+        run_id,
+        RollbackOptions(
+            lab=lab,
+            commit=commit,
+            workers=workers,
+            insecure=insecure,
+            ca_file=ca_file,
+            db=db,
+            progress=_progress_printer(),
+        ),
+    )
+    if output == "json":
+        click.echo(json.dumps(report.to_json(), indent=2))
+    else:
+        _print_diffs(report.hosts)
+        _print_table(f"rollback {report.run_id} of {run_id}: {report.outcome}", report.hosts)
+        if report.dry_run and report.ok:
+            click.echo("dry-run: nothing was changed; add --commit to restore")
+    _exit_for(report.exit_code, f"rollback of {run_id} {report.outcome}: {report.error}")
+
+
+def _db(db: Path | None) -> Any:
+    from fabric.state_db import StateDB, default_db_path
+
+    return StateDB(db or default_db_path(ProjectPaths.discover().state))
+
+
+@click.group("runs", invoke_without_command=True)
+@click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--last", type=int, default=50, show_default=True, help="How many runs.")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), help="State database.")
+@click.pass_context
+def runs_group(ctx: click.Context, output: str, last: int, db: Path | None) -> None:
+    """List deploy and rollback runs (newest first); `runs show RUN_ID` for one."""
+    ctx.ensure_object(dict)
+    ctx.obj["db"] = db
+    if ctx.invoked_subcommand is not None:
+        return
+    runs = _db(db).list_runs(limit=last)
+    if output == "json":
+        click.echo(json.dumps([r.to_json() for r in runs], indent=2))
+        return
+    from rich.table import Table
+
+    table = Table(title="runs")
+    for col in ("run", "kind", "started", "user", "dry-run", "outcome", "hosts", "error"):
+        table.add_column(col)
+    for r in runs:
+        changed = sum(1 for h in r.hosts if h.changed)
+        table.add_row(
+            r.id,
+            r.kind + (f" of {r.parent_run}" if r.parent_run else ""),
+            r.started,
+            r.user,
+            _yes(r.dry_run),
+            r.display_outcome,
+            f"{changed}/{len(r.hosts)} changed",
+            r.error or "",
+        )
+    _console().print(table)
+
+
+@runs_group.command("show")
+@click.argument("run_id")
+@click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), help="State database.")
+@click.pass_context
+def runs_show_cmd(ctx: click.Context, run_id: str, output: str, db: Path | None) -> None:
+    """One run: options, outcome, per-host rows, diffs and what was snapshotted."""
+    rec = _db(db or (ctx.obj or {}).get("db")).get_run(run_id)
+    if output == "json":
+        click.echo(json.dumps(rec.to_json(snapshots=True), indent=2))
+        return
+    out = _console()
+    out.print(f"run {rec.id} ({rec.kind}{' dry-run' if rec.dry_run else ''})", markup=False)
+    out.print(f"  started {rec.started} by {rec.user}@{rec.hostname} (pid {rec.pid})", markup=False)
+    out.print(f"  finished {rec.finished or '-'}: {rec.display_outcome}", markup=False)
+    if rec.error:
+        out.print(f"  error: {rec.error}", markup=False)
+    out.print(f"  intent {rec.intent_hash}, options {json.dumps(rec.options)}", markup=False)
+    for s in rec.snapshots:
+        state = f"{len(s.content)} bytes" if s.content is not None else "absent"
+        out.print(f"  snapshot {s.host} {s.key}: {state} at {s.taken}", markup=False)
+    _print_diffs(rec.hosts)
+    _print_table(f"run {rec.id}", rec.hosts)

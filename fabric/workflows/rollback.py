@@ -1,0 +1,259 @@
+"""``run rollback --run RUN_ID``: put back the snapshot a deploy took, on both sides.
+
+Works from any process: everything it needs is in the state database (the exact running-config
+of each switch, each Calico object or its absence, the EOS session name of the deploy). A dry-
+run (the default) shows the diff the rollback would make; with ``commit`` it
+
+1. aborts the deploy's pending commit-confirm by session name (reverting at once) where one is
+   still pending, then configure-replaces any switch whose running-config still differs from
+   the snapshot (a new session loaded with the snapshot, committed);
+2. restores every Calico object the deploy changed (PUT of the snapshot with the current
+   resourceVersion, or DELETE of an object that did not exist before).
+
+Only hosts the deploy actually changed are touched.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fabric.errors import ExitCode, FabricError, UsageError
+from fabric.paths import ProjectPaths
+from fabric.state_db import HostRow, StateDB, default_db_path, new_run_id
+from fabric.workflows.deploy import (
+    HostReport,
+    ProgressFn,
+    calico_client,
+    error_text,
+    host_failures,
+    is_unreachable,
+    open_nornir,
+    session_name,
+)
+
+
+@dataclass
+class RollbackOptions:
+    """Options of ``run rollback``."""
+
+    lab: bool = False
+    commit: bool = False
+    workers: int = 20
+    insecure: bool = False
+    ca_file: str | None = None
+    db: Path | None = None
+    device_timeout: float = 30.0
+    progress: ProgressFn | None = None
+
+
+@dataclass
+class RollbackReport:
+    """What a rollback did (or, as a dry-run, would do)."""
+
+    run_id: str
+    target_run: str
+    dry_run: bool
+    outcome: str = "running"
+    hosts: list[HostReport] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether every host was restored (or the dry-run could compute every diff)."""
+        return self.outcome in ("ok", "dry-run", "no-change")
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """0 ok; 5 when only unreachable hosts failed; 3 otherwise."""
+        if self.ok:
+            return ExitCode.OK
+        failed = [h for h in self.hosts if h.error]
+        if failed and all(h.unreachable for h in failed):
+            return ExitCode.UNREACHABLE
+        return ExitCode.RUN_FAILED
+
+    def host(self, name: str) -> HostReport:
+        """The row of ``name`` (KeyError if absent)."""
+        for h in self.hosts:
+            if h.host == name:
+                return h
+        raise KeyError(name)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict (diffs masked)."""
+        return {
+            "run_id": self.run_id,
+            "target_run": self.target_run,
+            "ok": self.ok,
+            "dry_run": self.dry_run,
+            "outcome": self.outcome,
+            "error": self.error,
+            "hosts": [h.to_json() for h in self.hosts],
+        }
+
+
+def rollback(paths: ProjectPaths, run_id: str, options: RollbackOptions) -> RollbackReport:
+    """Restore the snapshots of deploy run ``run_id`` (dry-run unless ``options.commit``).
+
+    Raises:
+        UsageError: no such run, or it is not a deploy with snapshots.
+        LockHeldError: another deploy or rollback of this inventory is running.
+
+    Returns:
+        The report; per-host failures are rows with an ``error``.
+    """
+    from fabric.locking import inventory_lock
+    from fabric.steps.calico import restore_object
+    from fabric.steps.eos import eos_restore
+
+    db = StateDB(options.db or default_db_path(paths.state))
+    target = db.get_run(run_id)
+    if target.kind != "deploy":
+        raise UsageError(f"run {run_id} is a {target.kind}, not a deploy: nothing to roll back")
+    if target.dry_run:
+        raise UsageError(f"run {run_id} was a dry-run: it changed nothing")
+    changed = {h.host for h in target.hosts if h.changed or h.committed}
+    sessions = {h.host: h.session or session_name(run_id) for h in target.hosts}
+    switch_snaps = {
+        s.host: s.content
+        for s in target.snapshots
+        if s.kind == "eos_running_config" and s.host in changed and s.content is not None
+    }
+    calico_snaps = [s for s in target.snapshots if s.kind == "calico_object" and s.host in changed]
+
+    me = new_run_id()
+    rep = RollbackReport(run_id=me, target_run=run_id, dry_run=not options.commit)
+    rows: dict[str, HostReport] = {}
+
+    def say(stage: str, host: str | None, msg: str) -> None:
+        if options.progress is not None:
+            options.progress(stage, host, msg)
+
+    def row(host: str, kind: Any) -> HostReport:
+        if host not in rows:
+            rows[host] = HostReport(host=host, kind=kind)
+            rep.hosts.append(rows[host])
+        return rows[host]
+
+    def finish(outcome: str, error: str | None = None) -> RollbackReport:
+        rep.outcome, rep.error = outcome, error
+        for r in rep.hosts:
+            db.save_host(
+                me,
+                HostRow(
+                    host=r.host,
+                    kind=r.kind,
+                    changed=r.changed,
+                    committed=r.committed,
+                    rolled_back=r.rolled_back,
+                    diff=r.diff,
+                    error=r.error,
+                ),
+            )
+        db.finish_run(me, outcome, error)
+        if options.commit and outcome in ("ok", "no-change"):
+            for h in target.hosts:
+                if h.host in changed:
+                    h.rolled_back = True
+                    db.save_host(run_id, h)
+            db.set_outcome(run_id, "rolled-back")
+        return rep
+
+    with inventory_lock(paths.state, paths.inventory, run_id=me, action="rollback"):
+        db.create_run(
+            me,
+            kind="rollback",
+            inventory=str(paths.inventory),
+            intent_hash=target.intent_hash,
+            dry_run=not options.commit,
+            options={"target_run": run_id, "commit": options.commit, "lab": options.lab},
+            parent_run=run_id,
+        )
+        if not switch_snaps and not calico_snaps:
+            return finish("no-change", "the run changed no host")
+        nr, _policy = open_nornir(
+            paths,
+            lab=options.lab,
+            workers=options.workers,
+            dry_run=not options.commit,
+            insecure=options.insecure,
+            ca_file=options.ca_file,
+            device_timeout=options.device_timeout,
+            switches=set(switch_snaps),
+        )
+        client = None
+        try:
+            # Calico first: a restored peer set matches the switches' old neighbors sooner.
+            if calico_snaps:
+                cluster = next(
+                    (h for h, host in nr.inventory.hosts.items() if host.get("kubeconfig")),
+                    None,
+                )
+                try:
+                    if cluster is None:
+                        raise UsageError("no cluster host (with a kubeconfig) in the inventory")
+                    client = calico_client(nr, cluster, insecure=options.insecure)
+                except FabricError as exc:
+                    for s in calico_snaps:
+                        r = row(s.host, "calico")
+                        r.error, r.unreachable = error_text(exc), is_unreachable(exc)
+                else:
+                    for s in calico_snaps:
+                        kind, _, name = s.key.partition("/")
+                        snap = None if s.content is None else json.loads(s.content)
+                        r = row(s.host, "calico")
+                        try:
+                            did, diff = restore_object(
+                                client, kind, name, snap, dry_run=not options.commit
+                            )
+                        except FabricError as exc:
+                            r.error = error_text(exc)
+                            r.unreachable = is_unreachable(exc)
+                            say("error", s.host, f"{s.key}: {r.error}")
+                            continue
+                        if did:
+                            r.changed = r.changed or options.commit
+                            r.rolled_back = r.rolled_back or options.commit
+                            r.diff = f"{r.diff}\n{diff}".strip()
+                        say("rollback", s.host, f"{s.key}: {'restored' if did else 'unchanged'}")
+            if switch_snaps:
+                agg = nr.filter(filter_func=lambda h: h.name in switch_snaps).run(
+                    task=lambda t: eos_restore(
+                        t,
+                        str(switch_snaps[t.host.name]),
+                        sessions.get(t.host.name, session_name(run_id)),
+                        dry_run=not options.commit,
+                    ),
+                    name="rollback",
+                )
+                failures = host_failures(agg)
+                for name in sorted(switch_snaps):
+                    r = row(name, "switch")
+                    if name in failures:
+                        r.error = error_text(failures[name])
+                        r.unreachable = is_unreachable(failures[name])
+                        say("error", name, r.error)
+                        continue
+                    res = agg[name][0]
+                    r.diff = str(res.result or "")
+                    if res.changed and options.commit:
+                        r.changed = r.rolled_back = True
+                    say("rollback", name, "restored" if r.rolled_back else "no difference")
+        except BaseException as exc:
+            finish("failed", error_text(exc))
+            raise
+        finally:
+            if client is not None:
+                client.close()
+            nr.close_connections()
+        failed = [r for r in rep.hosts if r.error]
+        if failed:
+            return finish("failed", f"rollback failed on {', '.join(r.host for r in failed)}")
+        if not options.commit:
+            return finish("dry-run")
+        if not any(r.rolled_back for r in rep.hosts):
+            return finish("no-change")
+        return finish("ok")
