@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 import fabric.scheduling.k8s
 import fabric.scheduling.timespec
@@ -30,6 +31,7 @@ from fabric.paths import ProjectPaths
 from fabric.scheduling import (
     add_job,
     cancel_job,
+    confirm_run,
     get_job,
     job_runs,
     list_jobs,
@@ -254,6 +256,7 @@ def test_schedule_rollback_of_known_run(
         ["schedule", "rollback", "--run", "20261126-100000-abcdef", "--in", "2h", "--lab"], capsys
     )
     assert code == 0, err
+    assert "scheduled rollback-" in out
     (job,) = list_jobs(paths)
     assert job.record.kind == "rollback"
     assert job.record.params == {"run_id": "20261126-100000-abcdef", "lab": True}
@@ -429,6 +432,29 @@ def test_missed_outside_grace_is_recorded(
     assert wait_for(lambda: "missed" in s.text(), 5)
 
 
+def test_sigkill_during_a_job_is_recorded_interrupted(
+    paths: ProjectPaths, schedulers: Callable[[], Scheduler], tmp_path: Path
+) -> None:
+    out = tmp_path / "out.txt"
+    job = add_job(
+        paths,
+        kind="probe",
+        func=FUNC,
+        params={"path": str(out), "tag": "long", "sleep": 30},
+        trigger=at_in(0.3),
+    )
+    first = schedulers()
+    assert wait_for(lambda: outcomes(paths, job.job_id) == ["running"], 10)
+    first.stop(signal.SIGKILL)
+    second = schedulers()
+    assert wait_for(lambda: outcomes(paths, job.job_id) == ["interrupted"], 10)
+    (run,) = job_runs(paths, job.job_id)
+    assert str(first.proc.pid) in (run.message or "")
+    assert get_job(paths, job.job_id).record.status == "done"
+    assert "interrupted" in second.text()
+    assert lines(out) == []
+
+
 def test_two_schedulers_run_each_occurrence_once(
     paths: ProjectPaths, schedulers: Callable[[], Scheduler], tmp_path: Path
 ) -> None:
@@ -457,3 +483,129 @@ def test_two_schedulers_run_each_occurrence_once(
     # Every run was made by one of the two schedulers.
     pids = {line.split()[1] for line in lines(every) + lines(once)}
     assert pids <= {str(a.proc.pid), str(b.proc.pid)}
+
+
+# ----------------------------------------------------------------------- K8s export
+
+
+def export_fixture_jobs(paths: ProjectPaths) -> dict[str, str]:
+    ids = {}
+    ids["every"] = add_job(
+        paths,
+        kind="compliance",
+        params={"lab": False, "report_dir": "/reports"},
+        trigger={"type": "interval", "seconds": 900},
+    ).job_id
+    ids["cron"] = add_job(
+        paths,
+        kind="compliance",
+        params={"lab": False, "report_dir": None},
+        trigger={"type": "cron", "expr": "0 6 * * 1-5", "tz": "Europe/Paris"},
+        grace=timedelta(minutes=5),
+    ).job_id
+    ids["rollback"] = add_job(
+        paths,
+        kind="rollback",
+        params={"run_id": "20261126-100000-abcdef", "lab": False},
+        trigger=at_in(3600),
+    ).job_id
+    ids["odd"] = add_job(
+        paths,
+        kind="compliance",
+        params={"lab": False, "report_dir": None},
+        trigger={"type": "interval", "seconds": 2700},
+    ).job_id
+    ids["lab"] = add_job(
+        paths, kind="compliance", params={"lab": True}, trigger={"type": "interval", "seconds": 60}
+    ).job_id
+    return ids
+
+
+def test_export_k8s_manifests(paths: ProjectPaths, capsys: pytest.CaptureFixture[str]) -> None:
+    ids = export_fixture_jobs(paths)
+    code, out, err = cli(
+        ["schedule", "export", "--k8s", "--image", "reg.example/fabric:1.0", "--state-pvc", "st"],
+        capsys,
+    )
+    assert code == 0, err
+    assert f"{ids['odd']}: every 45m has no crontab equivalent" in err
+    assert f"job {ids['lab']} targets the local lab" in err
+    docs = {
+        d["metadata"]["annotations"]["fabric-netops/job-id"]: d for d in yaml.safe_load_all(out)
+    }
+    assert set(docs) == {ids["every"], ids["cron"], ids["rollback"]}
+
+    every = docs[ids["every"]]
+    assert every["kind"] == "CronJob" and every["apiVersion"] == "batch/v1"
+    first = get_job(paths, ids["every"]).record.trigger["start"]
+    minute = int(first[14:16]) % 15
+    assert every["spec"]["schedule"] == f"{minute}-59/15 * * * *"
+    assert every["spec"]["timeZone"] == "Etc/UTC"
+    assert every["spec"]["concurrencyPolicy"] == "Forbid"
+    assert every["spec"]["startingDeadlineSeconds"] == 600
+    pod = every["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    (c,) = pod["containers"]
+    assert c["image"] == "reg.example/fabric:1.0"
+    assert c["command"] == ["python", "-m", "fabric"]
+    assert c["args"][:3] == ["schedule", "exec", "compliance"]
+    assert json.loads(c["args"][4]) == {"lab": False, "report_dir": "/reports"}
+    assert c["envFrom"] == [{"secretRef": {"name": "fabric-netops-credentials"}}]
+    assert pod["volumes"] == [{"name": "state", "persistentVolumeClaim": {"claimName": "st"}}]
+    assert {"name": "FABRIC_STATE_DIR", "value": "/var/lib/fabric-netops"} in c["env"]
+
+    cron = docs[ids["cron"]]
+    assert cron["spec"]["schedule"] == "0 6 * * 1-5"
+    assert cron["spec"]["timeZone"] == "Europe/Paris"
+    assert cron["spec"]["startingDeadlineSeconds"] == 300
+
+    rb = docs[ids["rollback"]]
+    assert rb["kind"] == "Job"
+    (c,) = rb["spec"]["template"]["spec"]["containers"]
+    at = get_job(paths, ids["rollback"]).record.trigger["at"]
+    assert c["args"][-2:] == ["--not-before", at]
+    assert rb["spec"]["backoffLimit"] == 0
+    for d in docs.values():
+        assert len(d["metadata"]["name"]) <= 52
+        assert d["metadata"]["name"].startswith("fabric-")
+    # References only: no value of any credential variable is in the manifests.
+    assert "value: " not in out.replace("value: /var/lib/fabric-netops", "")
+    assert "PASSWORD" not in out
+
+
+def test_exec_runs_job_function_now(
+    paths: ProjectPaths, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = cli(["schedule", "exec", "deploy", "--params", '{"bogus": 1}'], capsys)
+    assert code == 2 and "bad parameters" in err
+
+
+def test_confirm_too_late(paths: ProjectPaths, tmp_path: Path) -> None:
+    import threading
+
+    from fabric.errors import RunFailedError
+    from fabric.scheduling import confirm_job_id, run_scheduler
+
+    out = tmp_path / "out.txt"
+    add_job(
+        paths,
+        kind="confirm-rollback",
+        func=FUNC,
+        params={"path": str(out), "tag": "rb"},
+        trigger=at_in(0.3),
+        job_id=confirm_job_id("r9"),
+    )
+    stop = threading.Event()
+    t = threading.Thread(
+        target=run_scheduler,
+        args=(paths,),
+        kwargs={"poll_interval": 0.1, "stop": stop, "handle_signals": False},
+    )
+    t.start()
+    try:
+        assert wait_for(lambda: outcomes(paths, confirm_job_id("r9")) == ["ok"], 10)
+    finally:
+        stop.set()
+        t.join(10)
+    assert not t.is_alive()
+    with pytest.raises(RunFailedError, match="too late to confirm run 'r9': the rollback was ok"):
+        confirm_run(paths, "r9")

@@ -78,10 +78,14 @@ def schedule_group() -> None:
 @click.option("--run", "run_id", required=True, help="The run to roll back (see `runs list`).")
 @click.option("--at", "at", metavar="TIME", help="ISO 8601 time or HH:MM (local time).")
 @click.option("--in", "in_", metavar="DURATION", help="From now: 30s, 15m, 2h, 1d ...")
-@click.option("--lab", is_flag=True, help="Roll back against the running lab.")
+@click.option(
+    "--lab/--no-lab",
+    default=None,
+    help="Roll back against the running lab (default: where the run deployed).",
+)
 @_grace_option
 def schedule_rollback_cmd(
-    run_id: str, at: str | None, in_: str | None, lab: bool, grace: str | None
+    run_id: str, at: str | None, in_: str | None, lab: bool | None, grace: str | None
 ) -> None:
     """Schedule the rollback of run RUN_ID to its stored snapshots."""
     from fabric.scheduling import add_job

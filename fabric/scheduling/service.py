@@ -312,7 +312,7 @@ def schedule_confirm_window(
     run_id: str,
     seconds: float,
     *,
-    lab: bool = False,
+    lab: bool | None = None,
     grace: timedelta = DEFAULT_GRACE,
 ) -> str:
     """Schedule the rollback of ``run_id`` in ``seconds`` unless ``confirm RUN_ID`` comes first.
@@ -324,7 +324,8 @@ def schedule_confirm_window(
         paths: the project.
         run_id: the deploy run to roll back.
         seconds: the confirmation window (> 0).
-        lab: roll back against the running lab (as the deploy was).
+        lab: roll back against the running lab; None (default): wherever the run deployed
+            (its recorded options).
         grace: how late the rollback may still run if the scheduler was down.
 
     Returns:

@@ -326,6 +326,9 @@ class ScheduleStore:
                 outcome="interrupted",
                 message=f"scheduler {run.claimed_by} stopped while the job ran",
             )
+            job = self.get_job(run.job_id)
+            if job is not None and job.trigger.get("type") == "date":
+                self.end_job(run.job_id, "done")
             closed += 1
         return closed
 
