@@ -1,0 +1,354 @@
+"""The resource types the simulated API server knows, with their field schemas.
+
+Each :class:`ResourceType` carries what discovery, routing and validation need: group, version,
+kind, plural, scope and a small structural schema of the known fields. The schema is used for
+``fieldValidation`` (unknown fields) only; value checks live in :mod:`fabric.lab.k8s.validation`.
+
+Schema nodes:
+
+* ``ANY`` -- any value, nothing below it is checked (free-form maps, core specs);
+* ``LEAF`` -- a scalar;
+* ``Obj({...})`` -- an object with known keys, each mapped to a schema node;
+* ``ListOf(node)`` -- a list whose items follow ``node``;
+* ``MapOf(node)`` -- an object with arbitrary keys whose values follow ``node``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Final
+
+
+class _Any:
+    def __repr__(self) -> str:
+        return "ANY"
+
+
+class _Leaf:
+    def __repr__(self) -> str:
+        return "LEAF"
+
+
+ANY: Final = _Any()
+LEAF: Final = _Leaf()
+
+
+@dataclass(frozen=True)
+class Obj:
+    """An object schema with known keys."""
+
+    fields: dict[str, Schema]
+
+
+@dataclass(frozen=True)
+class ListOf:
+    """A list schema."""
+
+    item: Schema
+
+
+@dataclass(frozen=True)
+class MapOf:
+    """A map with arbitrary keys."""
+
+    value: Schema
+
+
+Schema = _Any | _Leaf | Obj | ListOf | MapOf
+
+CALICO_GROUP: Final = "projectcalico.org"
+CALICO_VERSION: Final = "v3"
+CALICO_API_VERSION: Final = f"{CALICO_GROUP}/{CALICO_VERSION}"
+
+_SECRET_KEY_REF = Obj({"secretKeyRef": Obj({"name": LEAF, "key": LEAF, "optional": LEAF})})
+_CIDR_BLOCK = ListOf(Obj({"cidr": LEAF}))
+
+METADATA: Final = Obj(
+    {
+        "name": LEAF,
+        "generateName": LEAF,
+        "namespace": LEAF,
+        "selfLink": LEAF,
+        "uid": LEAF,
+        "resourceVersion": LEAF,
+        "generation": LEAF,
+        "creationTimestamp": LEAF,
+        "deletionTimestamp": LEAF,
+        "deletionGracePeriodSeconds": LEAF,
+        "labels": MapOf(LEAF),
+        "annotations": MapOf(LEAF),
+        "ownerReferences": ListOf(ANY),
+        "finalizers": ListOf(LEAF),
+        "managedFields": ListOf(ANY),
+    }
+)
+
+BGP_CONFIGURATION_SPEC: Final = Obj(
+    {
+        "logSeverityScreen": LEAF,
+        "nodeToNodeMeshEnabled": LEAF,
+        "nodeMeshMaxRestartTime": LEAF,
+        "nodeMeshPassword": _SECRET_KEY_REF,
+        "asNumber": LEAF,
+        "serviceClusterIPs": _CIDR_BLOCK,
+        "serviceExternalIPs": _CIDR_BLOCK,
+        "serviceLoadBalancerIPs": _CIDR_BLOCK,
+        "listenPort": LEAF,
+        "bindMode": LEAF,
+        "communities": ListOf(Obj({"name": LEAF, "value": LEAF})),
+        "prefixAdvertisements": ListOf(Obj({"cidr": LEAF, "communities": ListOf(LEAF)})),
+        "localWorkloadPeeringIPV4": LEAF,
+        "localWorkloadPeeringIPV6": LEAF,
+        "ignoredInterfaces": ListOf(LEAF),
+        "nodeSelector": LEAF,
+        "programClusterRoutes": LEAF,
+    }
+)
+
+BGP_PEER_SPEC: Final = Obj(
+    {
+        "node": LEAF,
+        "nodeSelector": LEAF,
+        "peerIP": LEAF,
+        "peerSelector": LEAF,
+        "asNumber": LEAF,
+        "password": _SECRET_KEY_REF,
+        "sourceAddress": LEAF,
+        "keepOriginalNextHop": LEAF,
+        "maxRestartTime": LEAF,
+        "filters": ListOf(LEAF),
+        "numAllowedLocalASNumbers": LEAF,
+        "ttlSecurity": LEAF,
+        "reachableBy": LEAF,
+        "localWorkloadSelector": LEAF,
+        "nextHopMode": LEAF,
+        "reversePeering": LEAF,
+    }
+)
+
+_FILTER_RULE = ListOf(
+    Obj(
+        {
+            "cidr": LEAF,
+            "prefixLength": Obj({"min": LEAF, "max": LEAF}),
+            "matchOperator": LEAF,
+            "source": LEAF,
+            "interface": LEAF,
+            "action": LEAF,
+        }
+    )
+)
+BGP_FILTER_SPEC: Final = Obj(
+    {
+        "exportV4": _FILTER_RULE,
+        "importV4": _FILTER_RULE,
+        "exportV6": _FILTER_RULE,
+        "importV6": _FILTER_RULE,
+    }
+)
+
+IP_POOL_SPEC: Final = Obj(
+    {
+        "cidr": LEAF,
+        "vxlanMode": LEAF,
+        "ipipMode": LEAF,
+        "natOutgoing": LEAF,
+        "disabled": LEAF,
+        "disableBGPExport": LEAF,
+        "blockSize": LEAF,
+        "nodeSelector": LEAF,
+        "allowedUses": ListOf(LEAF),
+        "assignmentMode": LEAF,
+        "ipip": Obj({"enabled": LEAF, "mode": LEAF}),
+        "nat-outgoing": LEAF,
+    }
+)
+
+CALICO_NODE_SPEC: Final = Obj(
+    {
+        "bgp": Obj(
+            {
+                "asNumber": LEAF,
+                "ipv4Address": LEAF,
+                "ipv6Address": LEAF,
+                "ipv4IPIPTunnelAddr": LEAF,
+                "routeReflectorClusterID": LEAF,
+            }
+        ),
+        "ipv4VXLANTunnelAddr": LEAF,
+        "ipv6VXLANTunnelAddr": LEAF,
+        "vxlanTunnelMACAddr": LEAF,
+        "vxlanTunnelMACAddrV6": LEAF,
+        "orchRefs": ListOf(Obj({"nodeName": LEAF, "orchestrator": LEAF})),
+        "wireguard": Obj({"interfaceIPv4Address": LEAF, "interfaceIPv6Address": LEAF}),
+        "addresses": ListOf(Obj({"address": LEAF, "type": LEAF})),
+    }
+)
+
+BLOCK_AFFINITY_SPEC: Final = Obj(
+    {"state": LEAF, "node": LEAF, "cidr": LEAF, "deleted": LEAF, "type": LEAF}
+)
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    """One API resource (a kind in a group/version) as the server serves it.
+
+    Attributes:
+        group: API group, ``""`` for the core group.
+        version: API version within the group.
+        kind: the object kind, e.g. ``BGPPeer``.
+        plural: the URL resource name, e.g. ``bgppeers``.
+        singular: the singular resource name.
+        namespaced: whether objects live in a namespace.
+        short_names: kubectl short names.
+        top: schema of the top-level fields besides apiVersion/kind/metadata.
+        categories: discovery categories (``all`` puts a kind into ``kubectl get all``).
+    """
+
+    group: str
+    version: str
+    kind: str
+    plural: str
+    singular: str
+    namespaced: bool
+    short_names: tuple[str, ...] = ()
+    top: dict[str, Schema] = field(default_factory=dict)
+    categories: tuple[str, ...] = ()
+
+    @property
+    def api_version(self) -> str:
+        """``group/version``, or just ``version`` for the core group."""
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    def schema(self) -> Obj:
+        """The whole-object schema."""
+        return Obj({"apiVersion": LEAF, "kind": LEAF, "metadata": METADATA, **self.top})
+
+
+def _calico(kind: str, plural: str, spec: Schema, short: tuple[str, ...] = ()) -> ResourceType:
+    return ResourceType(
+        group=CALICO_GROUP,
+        version=CALICO_VERSION,
+        kind=kind,
+        plural=plural,
+        singular=kind.lower(),
+        namespaced=False,
+        short_names=short,
+        top={"spec": spec, "status": ANY},
+    )
+
+
+RESOURCES: Final[tuple[ResourceType, ...]] = (
+    ResourceType(
+        "",
+        "v1",
+        "Namespace",
+        "namespaces",
+        "namespace",
+        False,
+        ("ns",),
+        {"spec": ANY, "status": ANY},
+    ),
+    ResourceType("", "v1", "Node", "nodes", "node", False, ("no",), {"spec": ANY, "status": ANY}),
+    ResourceType(
+        "", "v1", "Pod", "pods", "pod", True, ("po",), {"spec": ANY, "status": ANY}, ("all",)
+    ),
+    ResourceType(
+        "",
+        "v1",
+        "Service",
+        "services",
+        "service",
+        True,
+        ("svc",),
+        {"spec": ANY, "status": ANY},
+        ("all",),
+    ),
+    ResourceType(
+        "",
+        "v1",
+        "Secret",
+        "secrets",
+        "secret",
+        True,
+        (),
+        {"data": MapOf(LEAF), "stringData": MapOf(LEAF), "type": LEAF, "immutable": LEAF},
+    ),
+    ResourceType(
+        "",
+        "v1",
+        "ConfigMap",
+        "configmaps",
+        "configmap",
+        True,
+        ("cm",),
+        {"data": MapOf(LEAF), "binaryData": MapOf(LEAF), "immutable": LEAF},
+    ),
+    _calico("BGPConfiguration", "bgpconfigurations", BGP_CONFIGURATION_SPEC, ("bgpconfig",)),
+    _calico("BGPPeer", "bgppeers", BGP_PEER_SPEC),
+    _calico("BGPFilter", "bgpfilters", BGP_FILTER_SPEC),
+    _calico("IPPool", "ippools", IP_POOL_SPEC),
+    _calico("Node", "nodes", CALICO_NODE_SPEC, ("cnode",)),
+    _calico("BlockAffinity", "blockaffinities", BLOCK_AFFINITY_SPEC),
+)
+
+_BY_KIND: Final = {(r.api_version, r.kind): r for r in RESOURCES}
+_BY_PLURAL: Final = {(r.group, r.version, r.plural): r for r in RESOURCES}
+
+
+def by_kind(api_version: str, kind: str) -> ResourceType | None:
+    """The resource type of ``kind`` in ``api_version`` (e.g. ``projectcalico.org/v3``)."""
+    return _BY_KIND.get((api_version, kind))
+
+
+def by_plural(group: str, version: str, plural: str) -> ResourceType | None:
+    """The resource type served at ``.../group/version/plural``."""
+    return _BY_PLURAL.get((group, version, plural))
+
+
+def groups() -> dict[str, list[str]]:
+    """Every API group (``""`` is core) mapped to its versions."""
+    out: dict[str, list[str]] = {}
+    for r in RESOURCES:
+        versions = out.setdefault(r.group, [])
+        if r.version not in versions:
+            versions.append(r.version)
+    return out
+
+
+def unknown_fields(value: object, schema: Schema, path: str = "") -> list[str]:
+    """Dotted paths of every field of ``value`` that ``schema`` does not know.
+
+    List items are written as ``path[i]``, like the Kubernetes strict decoder does.
+
+    >>> unknown_fields({"spec": {"peerIP": "1.1.1.1", "foo": 1}},
+    ...                Obj({"spec": BGP_PEER_SPEC}))
+    ['spec.foo']
+    """
+    out: list[str] = []
+    if isinstance(schema, Obj) and isinstance(value, dict):
+        for key, sub in value.items():
+            child = f"{path}.{key}" if path else str(key)
+            if key not in schema.fields:
+                out.append(child)
+            else:
+                out.extend(unknown_fields(sub, schema.fields[key], child))
+    elif isinstance(schema, ListOf) and isinstance(value, list):
+        for i, item in enumerate(value):
+            out.extend(unknown_fields(item, schema.item, f"{path}[{i}]"))
+    elif isinstance(schema, MapOf) and isinstance(value, dict):
+        for key, sub in value.items():
+            out.extend(unknown_fields(sub, schema.value, f"{path}.{key}"))
+    return out
+
+
+def drop_fields(value: object, schema: Schema) -> object:
+    """A copy of ``value`` without the fields ``schema`` does not know (for Ignore and Warn)."""
+    if isinstance(schema, Obj) and isinstance(value, dict):
+        return {k: drop_fields(v, schema.fields[k]) for k, v in value.items() if k in schema.fields}
+    if isinstance(schema, ListOf) and isinstance(value, list):
+        return [drop_fields(v, schema.item) for v in value]
+    if isinstance(schema, MapOf) and isinstance(value, dict):
+        return {k: drop_fields(v, schema.value) for k, v in value.items()}
+    return value

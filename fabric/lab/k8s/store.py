@@ -1,0 +1,302 @@
+"""The object store behind the simulated Kubernetes API: plain JSON dicts, persisted per object.
+
+Layout under ``state_dir``::
+
+    resource_version                   the global counter (text)
+    objects/<group|core>.<version>.<Kind>/<namespace|_>/<name>.json
+
+Every file is written atomically (temporary file + ``os.replace``), so a crash never leaves a
+half-written object and a restart sees exactly the committed objects.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import os
+import tempfile
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fabric.lab.k8s import resources
+
+DEFAULT_NAMESPACES = (
+    "default",
+    "kube-system",
+    "kube-public",
+    "kube-node-lease",
+    "calico-system",
+    "calico-apiserver",
+    "tigera-operator",
+)
+
+#: Fields that never count as a change of the object (a no-op write keeps its resourceVersion).
+_VOLATILE_META = ("resourceVersion", "managedFields", "generation")
+
+Key = tuple[str, str, str, str]
+"""``(api_version, kind, namespace or "", name)``."""
+
+
+@dataclass
+class KubeFaults:
+    """Injected failures of the API server's writes.
+
+    Attributes:
+        fail_on_write: fail the Nth write (POST/PUT/PATCH/DELETE) from now; ``1`` is the next.
+        status: the HTTP status of the failure, 409 (Conflict) or 500 (InternalError).
+    """
+
+    fail_on_write: int | None = None
+    status: int = 500
+
+
+def now_rfc3339() -> str:
+    """The current UTC time as Kubernetes writes timestamps (seconds, ``Z``)."""
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _comparable(obj: dict[str, Any]) -> dict[str, Any]:
+    meta = {k: v for k, v in obj.get("metadata", {}).items() if k not in _VOLATILE_META}
+    return {**obj, "metadata": meta}
+
+
+def _spec_part(obj: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in obj.items() if k not in ("metadata", "status")}
+
+
+class KubeStore:
+    """Objects of every kind the lab's API server serves, keyed by kind, namespace and name.
+
+    Args:
+        state_dir: where committed objects are persisted; ``None`` keeps them in memory only.
+        on_change: called after every committed change (never for a no-op write or a dry run).
+
+    The store is safe to call from any thread; the API server calls it on the lab's event loop.
+    :meth:`put` and :meth:`delete` are the seeding interface (no resourceVersion check, no
+    faults); the API server uses :meth:`commit` after its own checks.
+    """
+
+    def __init__(
+        self, state_dir: Path | None, on_change: Callable[[], None] = lambda: None
+    ) -> None:
+        self.state_dir = state_dir
+        self.on_change = on_change
+        self.faults = KubeFaults()
+        self._lock = threading.RLock()
+        self._objects: dict[Key, dict[str, Any]] = {}
+        self._rv = 0
+        self._watchers: list[Callable[[str, dict[str, Any]], None]] = []
+        if state_dir is not None and (state_dir / "resource_version").exists():
+            self._load(state_dir)
+        else:
+            for ns in DEFAULT_NAMESPACES:
+                self._commit_locked(
+                    {
+                        "apiVersion": "v1",
+                        "kind": "Namespace",
+                        "metadata": {"name": ns},
+                        "spec": {"finalizers": ["kubernetes"]},
+                        "status": {"phase": "Active"},
+                    },
+                    notify=False,
+                )
+
+    # ------------------------------------------------------------------ persistence
+
+    def _path(self, key: Key) -> Path:
+        assert self.state_dir is not None
+        api_version, kind, ns, name = key
+        group, _, version = api_version.rpartition("/")
+        return (
+            self.state_dir
+            / "objects"
+            / f"{group or 'core'}.{version}.{kind}"
+            / (ns or "_")
+            / (f"{name}.json")
+        )
+
+    def _load(self, state_dir: Path) -> None:
+        self._rv = int((state_dir / "resource_version").read_text().strip() or 0)
+        for path in sorted((state_dir / "objects").glob("*/*/*.json")):
+            obj = json.loads(path.read_text(encoding="utf-8"))
+            self._objects[self.key_of(obj)] = obj
+
+    def _persist(self, key: Key, obj: dict[str, Any] | None) -> None:
+        if self.state_dir is None:
+            return
+        path = self._path(key)
+        if obj is None:
+            path.unlink(missing_ok=True)
+        else:
+            _atomic_write(path, json.dumps(obj, indent=1, sort_keys=True))
+        _atomic_write(self.state_dir / "resource_version", f"{self._rv}\n")
+
+    # ------------------------------------------------------------------ helpers
+
+    @staticmethod
+    def key_of(obj: dict[str, Any]) -> Key:
+        """The store key of an object (namespace is ``""`` for cluster-scoped kinds)."""
+        meta = obj.get("metadata", {})
+        rtype = resources.by_kind(obj["apiVersion"], obj["kind"])
+        ns = (meta.get("namespace") or "default") if rtype is not None and rtype.namespaced else ""
+        return (obj["apiVersion"], obj["kind"], ns, meta["name"])
+
+    @property
+    def resource_version(self) -> int:
+        """The global resourceVersion counter (the version of the last committed change)."""
+        return self._rv
+
+    def add_watcher(self, callback: Callable[[str, dict[str, Any]], None]) -> None:
+        """Call ``callback(event_type, obj)`` (ADDED, MODIFIED, DELETED) after each change."""
+        with self._lock:
+            self._watchers.append(callback)
+
+    def remove_watcher(self, callback: Callable[[str, dict[str, Any]], None]) -> None:
+        """Stop calling ``callback``."""
+        with self._lock:
+            if callback in self._watchers:
+                self._watchers.remove(callback)
+
+    def _notify(self, event: str, obj: dict[str, Any]) -> None:
+        for cb in list(self._watchers):
+            cb(event, copy.deepcopy(obj))
+
+    # ------------------------------------------------------------------ reads
+
+    def iter_objects(self, api_version: str, kind: str, namespace: str | None) -> Iterator[Key]:
+        """Keys of every object of a kind (in ``namespace`` if given), sorted."""
+        with self._lock:
+            keys = [
+                k
+                for k in self._objects
+                if k[0] == api_version and k[1] == kind and (namespace is None or k[2] == namespace)
+            ]
+        return iter(sorted(keys))
+
+    def list(
+        self, api_version: str, kind: str, namespace: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Copies of every object of ``kind`` (in ``namespace`` if given), sorted by ns/name."""
+        with self._lock:
+            return [
+                copy.deepcopy(self._objects[k])
+                for k in self.iter_objects(api_version, kind, namespace)
+            ]
+
+    def get(
+        self, api_version: str, kind: str, name: str, namespace: str | None = None
+    ) -> dict[str, Any] | None:
+        """A copy of one object, or ``None``."""
+        rtype = resources.by_kind(api_version, kind)
+        ns = (namespace or "default") if rtype is not None and rtype.namespaced else ""
+        with self._lock:
+            obj = self._objects.get((api_version, kind, ns, name))
+            return copy.deepcopy(obj) if obj is not None else None
+
+    # ------------------------------------------------------------------ writes
+
+    def put(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """Create or replace an object without any check (seeding); returns the stored copy."""
+        return self.commit(obj)
+
+    def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> bool:
+        """Delete one object (and, for a Namespace, what it contains); ``False`` if absent."""
+        return self.remove(api_version, kind, name, namespace) is not None
+
+    def prepare(self, obj: dict[str, Any], old: dict[str, Any] | None) -> dict[str, Any]:
+        """The object as it would be stored over ``old``: uid, timestamps, generation filled in.
+
+        Does not assign a resourceVersion (a dry run has none).
+        """
+        new = copy.deepcopy(obj)
+        meta = new.setdefault("metadata", {})
+        rtype = resources.by_kind(new["apiVersion"], new["kind"])
+        if rtype is not None and rtype.namespaced:
+            meta["namespace"] = meta.get("namespace") or "default"
+        else:
+            meta.pop("namespace", None)
+        if old is None:
+            meta["uid"] = str(uuid.uuid4())
+            meta["creationTimestamp"] = now_rfc3339()
+            meta["generation"] = 1
+        else:
+            old_meta = old["metadata"]
+            meta["uid"] = old_meta["uid"]
+            meta["creationTimestamp"] = old_meta["creationTimestamp"]
+            generation = int(old_meta.get("generation", 1))
+            if _spec_part(new) != _spec_part(old):
+                generation += 1
+            meta["generation"] = generation
+            meta["resourceVersion"] = old_meta.get("resourceVersion")
+        if not meta.get("managedFields"):
+            meta.pop("managedFields", None)
+        meta.pop("selfLink", None)
+        return new
+
+    def commit(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """Store ``obj`` (create or replace by key); a no-op write changes nothing.
+
+        Returns:
+            The stored copy, with uid, creationTimestamp, generation and resourceVersion.
+        """
+        with self._lock:
+            changed, stored = self._commit_locked(obj, notify=True)
+        if changed:
+            self.on_change()
+        return stored
+
+    def _commit_locked(self, obj: dict[str, Any], *, notify: bool) -> tuple[bool, dict[str, Any]]:
+        key = self.key_of(obj)
+        old = self._objects.get(key)
+        new = self.prepare(obj, old)
+        if old is not None and _comparable(old) == _comparable(new):
+            return False, copy.deepcopy(old)
+        self._rv += 1
+        new["metadata"]["resourceVersion"] = str(self._rv)
+        self._objects[key] = new
+        self._persist(key, new)
+        if notify:
+            self._notify("ADDED" if old is None else "MODIFIED", new)
+        return True, copy.deepcopy(new)
+
+    def remove(
+        self, api_version: str, kind: str, name: str, namespace: str | None = None
+    ) -> dict[str, Any] | None:
+        """Delete one object; return it (with the deletion's resourceVersion) or ``None``."""
+        rtype = resources.by_kind(api_version, kind)
+        ns = (namespace or "default") if rtype is not None and rtype.namespaced else ""
+        with self._lock:
+            removed = self._remove_locked((api_version, kind, ns, name))
+            if removed is not None and api_version == "v1" and kind == "Namespace":
+                for key in [k for k in self._objects if k[2] == name]:
+                    self._remove_locked(key)
+        if removed is not None:
+            self.on_change()
+        return removed
+
+    def _remove_locked(self, key: Key) -> dict[str, Any] | None:
+        old = self._objects.pop(key, None)
+        if old is None:
+            return None
+        self._rv += 1
+        old["metadata"]["resourceVersion"] = str(self._rv)
+        self._persist(key, None)
+        self._notify("DELETED", old)
+        return old

@@ -1,0 +1,312 @@
+"""Server-side printing: ``meta.k8s.io/v1`` Table responses with kubectl's own columns.
+
+``kubectl get`` asks for ``application/json;as=Table;v=v1;g=meta.k8s.io``; the real API server
+answers with the columns of ``pkg/printers/internalversion`` (priority 1 columns are the
+``-o wide`` ones). Kinds without a printer get the default ``Name``/``Created At`` columns, as
+the Calico API server prints them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+Column = tuple[str, str, int, str]  # name, type, priority, description
+
+_NAME: Column = ("Name", "string", 0, "Name must be unique within a namespace.")
+_AGE: Column = (
+    "Age",
+    "string",
+    0,
+    "CreationTimestamp is a timestamp representing the server time when this object was created.",
+)
+
+
+def human_duration(seconds: float) -> str:
+    """Kubernetes' ``duration.HumanDuration`` (the AGE column).
+
+    >>> [human_duration(s) for s in (5, 125, 3600 * 5 + 60, 86400 * 3)]
+    ['5s', '2m5s', '5h1m', '3d']
+    """
+    s = int(seconds)
+    if s < -1:
+        return "<invalid>"
+    if s < 0:
+        return "0s"
+    if s < 120:
+        return f"{s}s"
+    minutes = s // 60
+    if minutes < 10:
+        rest = s % 60
+        return f"{minutes}m" if rest == 0 else f"{minutes}m{rest}s"
+    if minutes < 180:
+        return f"{minutes}m"
+    hours = s // 3600
+    if hours < 8:
+        rest = minutes % 60
+        return f"{hours}h" if rest == 0 else f"{hours}h{rest}m"
+    if hours < 48:
+        return f"{hours}h"
+    if hours < 24 * 8:
+        rest = hours % 24
+        return f"{hours // 24}d" if rest == 0 else f"{hours // 24}d{rest}h"
+    if hours < 24 * 365 * 2:
+        return f"{hours // 24}d"
+    if hours < 24 * 365 * 8:
+        days = (hours // 24) % 365
+        return f"{hours // 24 // 365}y" if days == 0 else f"{hours // 24 // 365}y{days}d"
+    return f"{hours // 24 // 365}y"
+
+
+def _age(obj: dict[str, Any]) -> str:
+    ts = obj.get("metadata", {}).get("creationTimestamp")
+    if not ts:
+        return "<unknown>"
+    created = dt.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+    return human_duration((dt.datetime.now(dt.UTC) - created).total_seconds())
+
+
+def _none(value: Any) -> Any:
+    return "<none>" if value in (None, "", []) else value
+
+
+def _pod_row(obj: dict[str, Any]) -> list[Any]:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    containers = spec.get("containers") or []
+    statuses = status.get("containerStatuses") or []
+    ready = sum(1 for c in statuses if c.get("ready"))
+    restarts = sum(int(c.get("restartCount", 0)) for c in statuses)
+    reason = status.get("reason") or status.get("phase") or "Unknown"
+    if obj.get("metadata", {}).get("deletionTimestamp"):
+        reason = "Terminating"
+    gates = spec.get("readinessGates") or []
+    return [
+        obj["metadata"]["name"],
+        f"{ready}/{len(containers)}",
+        reason,
+        str(restarts),
+        _age(obj),
+        _none(status.get("podIP")),
+        _none(spec.get("nodeName")),
+        _none(status.get("nominatedNodeName")),
+        f"{len(gates)}/{len(gates)}" if gates else "<none>",
+    ]
+
+
+def _service_ports(spec: dict[str, Any]) -> str:
+    out = []
+    for p in spec.get("ports") or []:
+        proto = p.get("protocol", "TCP")
+        if p.get("nodePort"):
+            out.append(f"{p.get('port')}:{p['nodePort']}/{proto}")
+        else:
+            out.append(f"{p.get('port')}/{proto}")
+    return ",".join(out) or "<none>"
+
+
+def _service_row(obj: dict[str, Any]) -> list[Any]:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    svc_type = spec.get("type", "ClusterIP")
+    external = list(spec.get("externalIPs") or [])
+    if svc_type == "LoadBalancer":
+        ingress = [
+            i.get("ip") or i.get("hostname")
+            for i in (status.get("loadBalancer") or {}).get("ingress") or []
+        ]
+        external = [*ingress, *external] or ["<pending>"]
+    elif svc_type == "ExternalName":
+        external = [spec.get("externalName", "")]
+    selector = spec.get("selector") or {}
+    return [
+        obj["metadata"]["name"],
+        svc_type,
+        _none(spec.get("clusterIP")),
+        ",".join(e for e in external if e) or "<none>",
+        _service_ports(spec),
+        _age(obj),
+        ",".join(f"{k}={v}" for k, v in sorted(selector.items())) or "<none>",
+    ]
+
+
+def _node_row(obj: dict[str, Any]) -> list[Any]:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    conditions = {c.get("type"): c.get("status") for c in status.get("conditions") or []}
+    state = {"True": "Ready", "False": "NotReady"}.get(conditions.get("Ready", ""), "Unknown")
+    if spec.get("unschedulable"):
+        state += ",SchedulingDisabled"
+    labels = obj.get("metadata", {}).get("labels") or {}
+    roles = sorted(
+        k.split("/", 1)[1] for k in labels if k.startswith("node-role.kubernetes.io/") and "/" in k
+    )
+    info = status.get("nodeInfo") or {}
+    addresses = status.get("addresses") or []
+
+    def addr(kind: str) -> str:
+        return next((a["address"] for a in addresses if a.get("type") == kind), "<none>")
+
+    return [
+        obj["metadata"]["name"],
+        state,
+        ",".join(r for r in roles if r) or "<none>",
+        _age(obj),
+        info.get("kubeletVersion", ""),
+        addr("InternalIP"),
+        addr("ExternalIP"),
+        _none(info.get("osImage")),
+        _none(info.get("kernelVersion")),
+        _none(info.get("containerRuntimeVersion")),
+    ]
+
+
+def _namespace_row(obj: dict[str, Any]) -> list[Any]:
+    return [obj["metadata"]["name"], (obj.get("status") or {}).get("phase", "Active"), _age(obj)]
+
+
+def _default_row(obj: dict[str, Any]) -> list[Any]:
+    return [obj["metadata"]["name"], obj.get("metadata", {}).get("creationTimestamp")]
+
+
+_PRINTERS: dict[tuple[str, str], tuple[list[Column], Callable[[dict[str, Any]], list[Any]]]] = {
+    ("v1", "Pod"): (
+        [
+            _NAME,
+            (
+                "Ready",
+                "string",
+                0,
+                "The aggregate readiness state of this pod for accepting traffic.",
+            ),
+            ("Status", "string", 0, "The aggregate status of the containers in this pod."),
+            (
+                "Restarts",
+                "string",
+                0,
+                "The number of times the containers in this pod have been "
+                "restarted and when the last container in this pod has restarted.",
+            ),
+            _AGE,
+            (
+                "IP",
+                "string",
+                1,
+                "IP address allocated to the pod. Routable at least within the "
+                "cluster. Empty if not yet allocated.",
+            ),
+            (
+                "Node",
+                "string",
+                1,
+                "NodeName is a request to schedule this pod onto a specific node.",
+            ),
+            (
+                "Nominated Node",
+                "string",
+                1,
+                "nominatedNodeName is set only when this pod preempts other pods on the node.",
+            ),
+            (
+                "Readiness Gates",
+                "string",
+                1,
+                "If specified, all readiness gates will be evaluated for pod readiness.",
+            ),
+        ],
+        _pod_row,
+    ),
+    ("v1", "Service"): (
+        [
+            _NAME,
+            ("Type", "string", 0, "type determines how the Service is exposed."),
+            ("Cluster-IP", "string", 0, "clusterIP is the IP address of the service."),
+            (
+                "External-IP",
+                "string",
+                0,
+                "externalIPs is a list of IP addresses for which nodes "
+                "in the cluster will also accept traffic for this service.",
+            ),
+            ("Port(s)", "string", 0, "The list of ports that are exposed by this service."),
+            _AGE,
+            (
+                "Selector",
+                "string",
+                1,
+                "Route service traffic to pods with label keys and values matching this selector.",
+            ),
+        ],
+        _service_row,
+    ),
+    ("v1", "Node"): (
+        [
+            _NAME,
+            ("Status", "string", 0, "The status of the node"),
+            ("Roles", "string", 0, "The roles of the node"),
+            _AGE,
+            ("Version", "string", 0, "Kubelet Version reported by the node."),
+            ("Internal-IP", "string", 1, "List of internal IPs for the node."),
+            ("External-IP", "string", 1, "List of external IPs for the node."),
+            ("OS-Image", "string", 1, "OS Image reported by the node from /etc/os-release."),
+            ("Kernel-Version", "string", 1, "Kernel Version reported by the node."),
+            ("Container-Runtime", "string", 1, "Container Runtime Version reported by the node."),
+        ],
+        _node_row,
+    ),
+    ("v1", "Namespace"): (
+        [_NAME, ("Status", "string", 0, "The status of the namespace"), _AGE],
+        _namespace_row,
+    ),
+}
+
+_DEFAULT: tuple[list[Column], Callable[[dict[str, Any]], list[Any]]] = (
+    [
+        ("Name", "string", 0, "Name must be unique within a namespace."),
+        (
+            "Created At",
+            "date",
+            0,
+            "CreationTimestamp is a timestamp representing the server "
+            "time when this object was created.",
+        ),
+    ],
+    _default_row,
+)
+
+
+def _row_object(obj: dict[str, Any], include: str) -> dict[str, Any] | None:
+    if include == "None":
+        return None
+    if include == "Object":
+        return obj
+    return {
+        "kind": "PartialObjectMetadata",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": obj.get("metadata", {}),
+    }
+
+
+def to_table(
+    api_version: str,
+    kind: str,
+    objects: list[dict[str, Any]],
+    resource_version: str,
+    include_object: str = "Metadata",
+) -> dict[str, Any]:
+    """A ``meta.k8s.io/v1`` Table of ``objects``."""
+    columns, row = _PRINTERS.get((api_version, kind), _DEFAULT)
+    return {
+        "kind": "Table",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": {"resourceVersion": resource_version},
+        "columnDefinitions": [
+            {
+                "name": n,
+                "type": t,
+                "format": "name" if n == "Name" else "",
+                "description": d,
+                "priority": p,
+            }
+            for n, t, p, d in columns
+        ],
+        "rows": [{"cells": row(o), "object": _row_object(o, include_object)} for o in objects],
+    }

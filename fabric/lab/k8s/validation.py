@@ -1,0 +1,358 @@
+"""Value validation, answered as 422 Invalid with ``details.causes`` like the Calico API server.
+
+Each check returns :class:`FieldError` entries; :func:`validate` collects them for an object.
+The message format follows ``k8s.io/apimachinery/pkg/util/validation/field``:
+``spec.peerIP: Invalid value: "1.2.3": must be a valid IP address``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from fabric.lab.k8s import resources
+
+_DNS1123_SUBDOMAIN = re.compile(
+    r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+)
+_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DURATION = re.compile(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$|^0$")
+_LOG_SEVERITIES = ("Trace", "Debug", "Info", "Warning", "Error", "Fatal")
+_ASN_MAX = 4294967295
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One invalid field (a ``StatusCause``)."""
+
+    field: str
+    value: Any
+    detail: str
+    type: str = "FieldValueInvalid"
+
+    def body(self) -> str:
+        """The error text without the field name (``Invalid value: ...: detail``)."""
+        if self.type == "FieldValueRequired":
+            return f"Required value: {self.detail}" if self.detail else "Required value"
+        if self.type == "FieldValueNotSupported":
+            return f"Unsupported value: {_fmt(self.value)}: {self.detail}"
+        return f"Invalid value: {_fmt(self.value)}: {self.detail}"
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.body()}"
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _asn(errs: list[FieldError], path: str, value: Any) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool):
+        errs.append(FieldError(path, value, "must be an AS number (0-4294967295)"))
+        return
+    if isinstance(value, int):
+        if not 0 <= value <= _ASN_MAX:
+            errs.append(FieldError(path, value, "AS number must be in the range 0-4294967295"))
+        return
+    if isinstance(value, str):
+        text = value.strip()
+        if text.isdigit():
+            _asn(errs, path, int(text))
+            return
+        m = re.fullmatch(r"(\d+)\.(\d+)", text)  # asdot notation
+        if m and int(m[1]) <= 65535 and int(m[2]) <= 65535:
+            return
+    errs.append(FieldError(path, value, "must be an AS number (0-4294967295)"))
+
+
+def _cidr(errs: list[FieldError], path: str, value: Any) -> None:
+    if value is None:
+        return
+    try:
+        ipaddress.ip_network(str(value), strict=False)
+        if "/" not in str(value):
+            raise ValueError
+    except ValueError:
+        errs.append(FieldError(path, value, "must be a valid CIDR (e.g. 10.0.0.0/16)"))
+
+
+def _ip_interface(errs: list[FieldError], path: str, value: Any) -> None:
+    if value is None:
+        return
+    try:
+        ipaddress.ip_interface(str(value))
+    except ValueError:
+        errs.append(FieldError(path, value, "must be an IP address with a prefix length"))
+
+
+def _ip(errs: list[FieldError], path: str, value: Any) -> None:
+    if value is None:
+        return
+    try:
+        ipaddress.ip_address(str(value))
+    except ValueError:
+        errs.append(FieldError(path, value, "must be a valid IP address"))
+
+
+def _peer_ip(errs: list[FieldError], path: str, value: Any) -> None:
+    """An IP, ``IPv4:port`` or ``[IPv6]:port``."""
+    if value is None:
+        return
+    text = str(value)
+    host, port = text, None
+    if m := re.fullmatch(r"\[([^\]]+)\]:(\d+)", text):
+        host, port = m[1], int(m[2])
+    elif text.count(":") == 1:
+        host, _, p = text.partition(":")
+        port = int(p) if p.isdigit() else -1
+    try:
+        ipaddress.ip_address(host)
+        if port is not None and not 1 <= port <= 65535:
+            raise ValueError
+    except ValueError:
+        errs.append(FieldError(path, value, "must be a valid IP address or IP:port"))
+
+
+def _one_of(errs: list[FieldError], path: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value is not None and value not in allowed:
+        quoted = ", ".join(json.dumps(a) for a in allowed)
+        errs.append(
+            FieldError(path, value, f"supported values: {quoted}", "FieldValueNotSupported")
+        )
+
+
+def _type(errs: list[FieldError], path: str, value: Any, kind: type, what: str) -> bool:
+    if value is None:
+        return False
+    ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+    if not ok:
+        errs.append(FieldError(path, value, f"must be {what}"))
+    return ok
+
+
+def _range(errs: list[FieldError], path: str, value: Any, lo: int, hi: int) -> None:
+    if _type(errs, path, value, int, "an integer") and not lo <= value <= hi:
+        errs.append(FieldError(path, value, f"must be between {lo} and {hi}, inclusive"))
+
+
+def _duration(errs: list[FieldError], path: str, value: Any) -> None:
+    if value is not None and not (isinstance(value, str) and _DURATION.match(value)):
+        errs.append(FieldError(path, value, "must be a duration such as 120s or 2m"))
+
+
+def _community_value(value: Any) -> bool:
+    parts = str(value).split(":")
+    if len(parts) == 2:
+        return all(p.isdigit() and int(p) <= 65535 for p in parts)
+    if len(parts) == 3:
+        return all(p.isdigit() and int(p) <= _ASN_MAX for p in parts)
+    return False
+
+
+def _list(spec: dict[str, Any], key: str, errs: list[FieldError], path: str) -> list[Any]:
+    value = spec.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        errs.append(FieldError(f"{path}.{key}", value, "must be a list"))
+        return []
+    return value
+
+
+def _bgp_configuration(spec: dict[str, Any], errs: list[FieldError]) -> None:
+    _one_of(errs, "spec.logSeverityScreen", spec.get("logSeverityScreen"), _LOG_SEVERITIES)
+    _type(errs, "spec.nodeToNodeMeshEnabled", spec.get("nodeToNodeMeshEnabled"), bool, "a boolean")
+    _duration(errs, "spec.nodeMeshMaxRestartTime", spec.get("nodeMeshMaxRestartTime"))
+    _asn(errs, "spec.asNumber", spec.get("asNumber"))
+    for key in ("serviceClusterIPs", "serviceExternalIPs", "serviceLoadBalancerIPs"):
+        for i, block in enumerate(_list(spec, key, errs, "spec")):
+            _cidr(errs, f"spec.{key}[{i}].cidr", (block or {}).get("cidr"))
+    _range(errs, "spec.listenPort", spec.get("listenPort"), 1, 65535)
+    _one_of(errs, "spec.bindMode", spec.get("bindMode"), ("None", "NodeIP"))
+    names = set()
+    for i, c in enumerate(_list(spec, "communities", errs, "spec")):
+        c = c or {}
+        name = c.get("name")
+        if not isinstance(name, str) or not _DNS1123_SUBDOMAIN.match(name):
+            errs.append(
+                FieldError(
+                    f"spec.communities[{i}].name", name, "must be a lowercase RFC 1123 subdomain"
+                )
+            )
+        names.add(name)
+        if not _community_value(c.get("value")):
+            errs.append(
+                FieldError(
+                    f"spec.communities[{i}].value",
+                    c.get("value"),
+                    "must be a standard (aa:nn) or large (aa:nn:mm) community",
+                )
+            )
+    for i, pa in enumerate(_list(spec, "prefixAdvertisements", errs, "spec")):
+        pa = pa or {}
+        _cidr(errs, f"spec.prefixAdvertisements[{i}].cidr", pa.get("cidr"))
+        for j, c in enumerate(pa.get("communities") or []):
+            if c not in names and not _community_value(c):
+                errs.append(
+                    FieldError(
+                        f"spec.prefixAdvertisements[{i}].communities[{j}]",
+                        c,
+                        "must be a defined community name or a community value",
+                    )
+                )
+    for key in ("localWorkloadPeeringIPV4", "localWorkloadPeeringIPV6"):
+        _ip(errs, f"spec.{key}", spec.get(key))
+    _password(errs, "spec.nodeMeshPassword", spec.get("nodeMeshPassword"))
+
+
+def _password(errs: list[FieldError], path: str, value: Any) -> None:
+    if value is None:
+        return
+    ref = value.get("secretKeyRef") if isinstance(value, dict) else None
+    if not isinstance(ref, dict):
+        errs.append(FieldError(f"{path}.secretKeyRef", None, "", "FieldValueRequired"))
+        return
+    for key in ("name", "key"):
+        if not ref.get(key):
+            errs.append(FieldError(f"{path}.secretKeyRef.{key}", None, "", "FieldValueRequired"))
+
+
+def _bgp_peer(spec: dict[str, Any], errs: list[FieldError]) -> None:
+    _peer_ip(errs, "spec.peerIP", spec.get("peerIP"))
+    _asn(errs, "spec.asNumber", spec.get("asNumber"))
+    if spec.get("node") and spec.get("nodeSelector"):
+        errs.append(
+            FieldError(
+                "spec.nodeSelector", spec["nodeSelector"], "cannot set both node and nodeSelector"
+            )
+        )
+    if spec.get("peerIP") and spec.get("peerSelector"):
+        errs.append(
+            FieldError(
+                "spec.peerSelector", spec["peerSelector"], "cannot set both peerIP and peerSelector"
+            )
+        )
+    if spec.get("peerIP") and spec.get("asNumber") is None:
+        errs.append(
+            FieldError(
+                "spec.asNumber", None, "AS number must be set with peerIP", "FieldValueRequired"
+            )
+        )
+    _one_of(errs, "spec.sourceAddress", spec.get("sourceAddress"), ("UseNodeIP", "None"))
+    _type(errs, "spec.keepOriginalNextHop", spec.get("keepOriginalNextHop"), bool, "a boolean")
+    _duration(errs, "spec.maxRestartTime", spec.get("maxRestartTime"))
+    _range(errs, "spec.numAllowedLocalASNumbers", spec.get("numAllowedLocalASNumbers"), 0, 10)
+    _range(errs, "spec.ttlSecurity", spec.get("ttlSecurity"), 0, 255)
+    _one_of(errs, "spec.reachableBy", spec.get("reachableBy"), ("Default", "PeerIP", ""))
+    _one_of(errs, "spec.nextHopMode", spec.get("nextHopMode"), ("Auto", "Self", "Keep"))
+    _one_of(errs, "spec.reversePeering", spec.get("reversePeering"), ("Auto", "Manual"))
+    _password(errs, "spec.password", spec.get("password"))
+
+
+def _bgp_filter(spec: dict[str, Any], errs: list[FieldError]) -> None:
+    for key in ("exportV4", "importV4", "exportV6", "importV6"):
+        for i, rule in enumerate(_list(spec, key, errs, "spec")):
+            rule = rule or {}
+            path = f"spec.{key}[{i}]"
+            _one_of(errs, f"{path}.action", rule.get("action"), ("Accept", "Reject"))
+            if rule.get("action") is None:
+                errs.append(FieldError(f"{path}.action", None, "", "FieldValueRequired"))
+            if rule.get("cidr") is not None:
+                _cidr(errs, f"{path}.cidr", rule.get("cidr"))
+            _one_of(
+                errs,
+                f"{path}.matchOperator",
+                rule.get("matchOperator"),
+                ("Equal", "NotEqual", "In", "NotIn"),
+            )
+            _one_of(errs, f"{path}.source", rule.get("source"), ("RemotePeers",))
+
+
+def _ip_pool(spec: dict[str, Any], errs: list[FieldError]) -> None:
+    if spec.get("cidr") is None:
+        errs.append(FieldError("spec.cidr", None, "", "FieldValueRequired"))
+    _cidr(errs, "spec.cidr", spec.get("cidr"))
+    for key in ("vxlanMode", "ipipMode"):
+        _one_of(errs, f"spec.{key}", spec.get(key), ("Never", "Always", "CrossSubnet"))
+    _range(errs, "spec.blockSize", spec.get("blockSize"), 20, 128)
+    for key in ("natOutgoing", "disabled", "disableBGPExport"):
+        _type(errs, f"spec.{key}", spec.get(key), bool, "a boolean")
+
+
+def _calico_node(spec: dict[str, Any], errs: list[FieldError]) -> None:
+    bgp = spec.get("bgp") or {}
+    _asn(errs, "spec.bgp.asNumber", bgp.get("asNumber"))
+    for key in ("ipv4Address", "ipv6Address"):
+        _ip_interface(errs, f"spec.bgp.{key}", bgp.get(key))
+    _ip(errs, "spec.bgp.ipv4IPIPTunnelAddr", bgp.get("ipv4IPIPTunnelAddr"))
+
+
+def _block_affinity(spec: dict[str, Any], errs: list[FieldError]) -> None:
+    _cidr(errs, "spec.cidr", spec.get("cidr"))
+    _one_of(errs, "spec.state", spec.get("state"), ("confirmed", "pending", "pendingDeletion"))
+    for key in ("cidr", "node"):
+        if not spec.get(key):
+            errs.append(FieldError(f"spec.{key}", None, "", "FieldValueRequired"))
+
+
+_SPEC_CHECKS: dict[str, Callable[[dict[str, Any], list[FieldError]], None]] = {
+    "BGPConfiguration": _bgp_configuration,
+    "BGPPeer": _bgp_peer,
+    "BGPFilter": _bgp_filter,
+    "IPPool": _ip_pool,
+    "Node": _calico_node,
+    "BlockAffinity": _block_affinity,
+}
+
+
+def validate(rtype: resources.ResourceType, obj: dict[str, Any]) -> list[FieldError]:
+    """Every invalid value of ``obj`` (empty when it is valid)."""
+    errs: list[FieldError] = []
+    meta = obj.get("metadata") or {}
+    name = meta.get("name")
+    if not name:
+        errs.append(
+            FieldError(
+                "metadata.name", None, "name or generateName is required", "FieldValueRequired"
+            )
+        )
+    else:
+        pattern = _DNS1123_LABEL if rtype.kind in ("Namespace", "Service") else _DNS1123_SUBDOMAIN
+        if not isinstance(name, str) or len(name) > 253 or not pattern.match(name):
+            what = "RFC 1123 label" if pattern is _DNS1123_LABEL else "RFC 1123 subdomain"
+            errs.append(
+                FieldError(
+                    "metadata.name",
+                    name,
+                    f"a lowercase {what} must consist of lower case alphanumeric "
+                    "characters, '-' or '.', and must start and end with an "
+                    "alphanumeric character",
+                )
+            )
+    for key in ("labels", "annotations"):
+        value = meta.get(key)
+        if value is not None and (
+            not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values())
+        ):
+            errs.append(FieldError(f"metadata.{key}", value, "must be a map of strings"))
+    if rtype.group == resources.CALICO_GROUP:
+        spec = obj.get("spec")
+        if spec is None:
+            spec = {}
+        if not isinstance(spec, dict):
+            errs.append(FieldError("spec", spec, "must be an object"))
+        else:
+            _SPEC_CHECKS[rtype.kind](spec, errs)
+    return errs
