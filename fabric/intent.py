@@ -555,6 +555,9 @@ def build_intent(raw: RawInventory, issues: Iterable[Issue] = ()) -> IntentRepor
     switch_data: dict[str, tuple[SwitchData, _Where]] = {}
     cluster: tuple[str, CalicoData, _Where] | None = None
     cluster_hosts: list[str] = []
+    switch_hosts: set[str] = set()
+    # Hosts whose structure is already reported: do not pile a role error on top.
+    broken = {i.host for i in c.issues if i.code in ("not-a-mapping", "unknown-group")}
 
     for name in raw.hosts:
         role = _role(raw, name)
@@ -572,6 +575,7 @@ def build_intent(raw: RawInventory, issues: Iterable[Issue] = ()) -> IntentRepor
             if nd is not None:
                 node_data[name] = (nd, where)
         elif role == ROLE_SWITCH:
+            switch_hosts.add(name)
             sd, where = c.model(SwitchData, name, "switch")
             if sd is not None:
                 switch_data[name] = (sd, where)
@@ -589,7 +593,7 @@ def build_intent(raw: RawInventory, issues: Iterable[Issue] = ()) -> IntentRepor
             cd, where = c.model(CalicoData, name, "calico")
             if cd is not None:
                 cluster = (name, cd, where)
-        else:
+        elif name not in broken:
             c.error(
                 hosts_file,
                 name,
@@ -612,8 +616,8 @@ def build_intent(raw: RawInventory, issues: Iterable[Issue] = ()) -> IntentRepor
     cname, calico, cwhere = cluster
     _check_calico(c, raw, cwhere, calico)
     switches = _build_switches(c, raw, switch_data, calico)
-    nodes, neighbors = _build_nodes(c, node_data, switches, calico)
-    _check_peering(c, raw, cwhere, calico, nodes, switches, node_data)
+    nodes, neighbors = _build_nodes(c, node_data, switches, calico, switch_hosts)
+    _check_peering(c, cwhere, calico, nodes, switches, node_data, switch_hosts)
     _check_cidrs_vs_networks(c, cwhere, calico, nodes, switches)
     _check_switch_side(c, cwhere, calico, switches, neighbors, switch_data)
     if c.has_errors():
@@ -815,6 +819,7 @@ def _build_nodes(
     node_data: dict[str, tuple[NodeData, _Where]],
     switches: dict[str, Switch],
     calico: CalicoData,
+    switch_hosts: set[str],
 ) -> tuple[list[Node], dict[str, list[Neighbor]]]:
     nodes: list[Node] = []
     bgp_ips: dict[ipaddress.IPv4Address, str] = {}
@@ -843,7 +848,8 @@ def _build_nodes(
                 )
                 continue
         if tor not in switches:
-            c.err_at(w, "tor", f"unknown switch {tor!r}", "unknown-tor")
+            if tor not in switch_hosts:  # else: the switch itself is invalid (reported)
+                c.err_at(w, "tor", f"unknown switch {tor!r}", "unknown-tor")
             continue
         if nd.bgp_ip in bgp_ips:
             c.err_at(
@@ -898,12 +904,12 @@ def _build_nodes(
 
 def _check_peering(
     c: _Collector,
-    raw: RawInventory,
     cw: _Where,
     calico: CalicoData,
     nodes: list[Node],
     switches: dict[str, Switch],
     node_data: dict[str, tuple[NodeData, _Where]],
+    switch_hosts: set[str],
 ) -> None:
     """Both ends must agree: peer IP = a switch's SVI, same AS, both or neither with a password.
 
@@ -934,6 +940,9 @@ def _check_peering(
             )
         names.setdefault(p.name, w)
         sw = by_svi.get(p.peer_ip)
+        if sw is None and len(switches) < len(switch_hosts):
+            ref.bad = True  # an invalid switch (reported) may be the one it targets
+            continue
         if sw is None:
             near = [s for s in switches.values() if p.peer_ip in s.peering_subnet]
             hint = (
