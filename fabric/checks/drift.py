@@ -42,7 +42,7 @@ def flatten(obj: Any, prefix: str = "") -> dict[str, str]:
     ...), lists of scalars compared as sorted sets; None and empty collections mean absent.
 
     >>> flatten({"spec": {"peers": [{"name": "a", "as": 1}], "t": "2m0s"}})
-    {'spec.peers[a].as': '1', 'spec.t': '120s'}
+    {'spec.peers[a].name': 'a', 'spec.peers[a].as': '1', 'spec.t': '120s'}
     """
     out: dict[str, str] = {}
     if obj is None:
