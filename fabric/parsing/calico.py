@@ -1,0 +1,177 @@
+"""Assemblers for Calico: ``calicoctl node status`` and ``birdcl show protocols``."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fabric.errors import ParseError
+from fabric.models.state import BirdProtocols, CalicoNodeStatus
+from fabric.parsing.common import fail, is_ip, none_if, squeeze
+from fabric.parsing.engine import Row
+
+# ------------------------------------------------------------------------ calicoctl node status
+
+_PORT_RE = re.compile(r"^\[?(?P<ip>[^\[\]]+?)\]?:(?P<port>\d+)$")
+
+
+def split_port(address: str) -> tuple[str, int | None]:
+    """A peer address and its port (``10.0.0.1:180``, ``[fd00::1]:180``).
+
+    >>> split_port("10.0.0.1:180"), split_port("[fd00::1]:180"), split_port("fd00::1")
+    (('10.0.0.1', 180), ('fd00::1', 180), ('fd00::1', None))
+    """
+    if is_ip(address):
+        return address, None
+    m = _PORT_RE.match(address)
+    if m is None or not is_ip(m.group("ip")):
+        raise ValueError(f"not a peer address: {address!r}")
+    return m.group("ip"), int(m.group("port"))
+
+
+def assemble_node_status(command: str, rows: list[Row]) -> CalicoNodeStatus:
+    """Build :class:`CalicoNodeStatus` from the rows of ``calicoctl node status``."""
+    running: bool | None = None
+    sections: dict[str, dict[str, Any]] = {}
+    section: dict[str, Any] | None = None
+    header = False
+    peer: dict[str, Any] | None = None
+    for row in rows:
+        kind, v = row.kind, row.values
+        if kind == "running":
+            if running is not None:
+                raise fail(command, row, "a second status line")
+            running = v["running"] == "running"
+            continue
+        if running is None:
+            raise fail(command, row, "output does not start with the Calico process status")
+        if kind == "section":
+            af = v["af"].lower()
+            if af in sections:
+                raise fail(command, row, f"a second {v['af']} section")
+            section = sections[af] = {"error": None, "peers": []}
+            header, peer = False, None
+            continue
+        if section is None:
+            raise fail(command, row, "a line outside the IPv4/IPv6 sections")
+        if kind == "no_peers":
+            if v["af"].lower() not in sections or sections[v["af"].lower()] is not section:
+                raise fail(command, row, "the wrong address family for this section")
+            if header:
+                raise fail(command, row, "a peer table and 'no peers' in one section")
+        elif kind == "error":
+            section["error"] = squeeze(v["error"])
+        elif kind == "border":
+            pass
+        elif kind == "header":
+            if header:
+                raise fail(command, row, "a second table header")
+            header = True
+        elif kind == "row":
+            if not header:
+                raise fail(command, row, "a table row before the header")
+            cells = [squeeze(v[k]) for k in ("a", "b", "c", "d", "e")]
+            if not any(cells[:4]):
+                if peer is None or not cells[4]:
+                    raise fail(command, row, "a continuation row without a peer")
+                peer["info"] = f"{peer['info']} {cells[4]}".strip()
+                continue
+            if not all(cells[:4]):
+                raise fail(command, row, "a row with empty cells")
+            try:
+                address, port = split_port(cells[0])
+            except ValueError as exc:
+                raise fail(command, row, str(exc)) from None
+            peer = {
+                "peer_address": address,
+                "port": port,
+                "peer_type": cells[1],
+                "state": cells[2],
+                "since": cells[3],
+                "info": cells[4],
+            }
+            section["peers"].append(peer)
+        else:  # pragma: no cover - the template and this function change together
+            raise fail(command, row, f"unknown line kind {kind!r}")
+    if running is None:
+        raise ParseError(command, None, "no Calico process status in the output")
+    return CalicoNodeStatus.model_validate(
+        {"calico_running": running, "ipv4": sections.get("ipv4"), "ipv6": sections.get("ipv6")}
+    )
+
+
+# ------------------------------------------------------------------------ birdcl show protocols
+
+#: Calico's BIRD protocol name prefixes and the peer type calicoctl prints for each.
+PEER_TYPES = {"Mesh": "node-to-node mesh", "Global": "global", "Node": "node specific"}
+_NAME_RE = re.compile(
+    r"^(?P<type>Mesh|Global|Node)_(?P<addr>[0-9A-Fa-f_]+?)(?:_port_(?P<port>\d+))?$"
+)
+
+
+def decode_protocol_name(name: str) -> tuple[str | None, str | None]:
+    """Peer type and address encoded in a Calico BIRD protocol name, else ``(None, None)``.
+
+    >>> decode_protocol_name("Mesh_172_21_0_18")
+    ('node-to-node mesh', '172.21.0.18')
+    >>> decode_protocol_name("Node_fd00__1")
+    ('node specific', 'fd00::1')
+    >>> decode_protocol_name("Global_10_0_0_1_port_180")
+    ('global', '10.0.0.1:180')
+    >>> decode_protocol_name("kernel1")
+    (None, None)
+    """
+    m = _NAME_RE.match(name)
+    if m is None:
+        return None, None
+    raw = m.group("addr")
+    parts = raw.split("_")
+    if len(parts) == 4 and all(p.isdigit() for p in parts):
+        address = ".".join(parts)
+    else:
+        address = raw.replace("_", ":")
+    if not is_ip(address):
+        return None, None
+    if m.group("port"):
+        address = (
+            f"[{address}]:{m.group('port')}" if ":" in address else f"{address}:{m.group('port')}"
+        )
+    return PEER_TYPES[m.group("type")], address
+
+
+def assemble_bird_protocols(command: str, rows: list[Row]) -> BirdProtocols:
+    """Build :class:`BirdProtocols` from the rows of ``birdcl show protocols``."""
+    header = False
+    protocols: list[dict[str, Any]] = []
+    for row in rows:
+        kind, v = row.kind, row.values
+        if kind == "banner":
+            if header or protocols:
+                raise fail(command, row, "the BIRD banner after the table")
+        elif kind == "header":
+            if header:
+                raise fail(command, row, "a second table header")
+            header = True
+        elif kind == "protocol":
+            if not header:
+                raise fail(command, row, "a protocol row before the table header")
+            peer_type, peer_address = (None, None)
+            if v["proto"] == "BGP":
+                peer_type, peer_address = decode_protocol_name(v["name"])
+            protocols.append(
+                {
+                    "name": v["name"],
+                    "proto": v["proto"],
+                    "table": none_if(v["table"], "---"),
+                    "state": v["state"],
+                    "since": squeeze(v["since"]),
+                    "info": squeeze(v["info"]) if v.get("info") else None,
+                    "peer_type": peer_type,
+                    "peer_address": peer_address,
+                }
+            )
+        else:  # pragma: no cover - the template and this function change together
+            raise fail(command, row, f"unknown line kind {kind!r}")
+    if not header:
+        raise ParseError(command, None, "no protocol table header in the output")
+    return BirdProtocols.model_validate({"protocols": protocols})

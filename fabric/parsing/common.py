@@ -1,0 +1,58 @@
+"""Small pure helpers shared by the assemblers."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from fabric.errors import ParseError
+from fabric.parsing.engine import Row
+
+
+def asn(text: str) -> int:
+    """An ASN as an integer in asplain; asdot ``X.Y`` is ``X * 65536 + Y``.
+
+    >>> asn("65535"), asn("64497.232"), asn("1.0")
+    (65535, 4224778472, 65536)
+    """
+    high, dot, low = text.partition(".")
+    if dot:
+        return int(high) * 65536 + int(low)
+    return int(text)
+
+
+def is_ip(text: str) -> bool:
+    """Whether ``text`` is an IPv4/IPv6 address (a ``%scope`` suffix allowed).
+
+    >>> is_ip("10.0.0.1"), is_ip("fe80::1%Et3"), is_ip("Ethernet1"), is_ip("1.2.3")
+    (True, True, False, False)
+    """
+    try:
+        ipaddress.ip_address(text.split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
+
+
+def none_if(text: str | None, *empty: str) -> str | None:
+    """``None`` for ``<none>`` (or another placeholder in ``empty``), else the text.
+
+    >>> none_if("<none>"), none_if("10.0.0.1"), none_if("---", "---")
+    (None, '10.0.0.1', None)
+    """
+    if text is None or text == "<none>" or text in empty:
+        return None
+    return text
+
+
+def squeeze(text: str) -> str:
+    """Runs of whitespace as one space (aligned and collapsed outputs then compare equal).
+
+    >>> squeeze("via  10.0.0.1,   Ethernet1 ")
+    'via 10.0.0.1, Ethernet1'
+    """
+    return " ".join(text.split())
+
+
+def fail(command: str, row: Row, detail: str) -> ParseError:
+    """A ParseError naming ``row``'s line and why it cannot be accounted for here."""
+    return ParseError(command, row.line.text, f"line {row.line.number}: {detail}")
