@@ -609,3 +609,27 @@ def test_confirm_too_late(paths: ProjectPaths, tmp_path: Path) -> None:
     assert not t.is_alive()
     with pytest.raises(RunFailedError, match="too late to confirm run 'r9': the rollback was ok"):
         confirm_run(paths, "r9")
+
+
+def test_exec_claims_and_records_one_occurrence(
+    paths: ProjectPaths, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fabric.scheduling import JOB_FUNCTIONS
+    from fabric.scheduling.service import run_job_once
+
+    monkeypatch.setitem(JOB_FUNCTIONS, "probe", FUNC)
+    out = tmp_path / "out.txt"
+    when = datetime(2026, 11, 26, 6, tzinfo=UTC)
+    params = {"path": str(out), "tag": "k8s"}
+    result = run_job_once(paths, "probe", params, job_id="cj-1", scheduled_for=when)
+    assert result["outcome"] == "ok" and lines(out) == [f"k8s {os.getpid()}"]
+    with pytest.raises(UsageError, match="already run"):
+        run_job_once(paths, "probe", params, job_id="cj-1", scheduled_for=when)
+    assert lines(out) == [f"k8s {os.getpid()}"]
+    (run,) = job_runs(paths, "cj-1")
+    assert run.outcome == "ok" and run.scheduled_for == when and run.report_path == str(out)
+    (rec,) = [r for r in StateDB(paths.state / "state.db").list_runs() if r.kind == "scheduled"]
+    assert rec.outcome == "ok" and rec.options["job_kind"] == "probe"
+    with pytest.raises(RuntimeError, match="on purpose"):
+        run_job_once(paths, "probe", {**params, "fail": True}, job_id="cj-2")
+    assert outcomes(paths, "cj-2") == ["failed"]

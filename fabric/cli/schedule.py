@@ -324,9 +324,12 @@ def schedule_export_cmd(
 @click.argument("kind")
 @click.option("--params", "params_json", default="{}", help="The job's parameters (JSON).")
 @click.option("--not-before", metavar="TIME", help="Wait until this UTC/ISO time first.")
-def schedule_exec_cmd(kind: str, params_json: str, not_before: str | None) -> None:
-    """Run one job now, in this process (what exported Kubernetes manifests run)."""
-    from fabric.scheduling.jobs import run_job_now
+@click.option("--job-id", help="Record the run under this job id (exported manifests set it).")
+def schedule_exec_cmd(
+    kind: str, params_json: str, not_before: str | None, job_id: str | None
+) -> None:
+    """Run one job now, in this process, recorded (what exported Kubernetes manifests run)."""
+    from fabric.scheduling.service import run_job_once
     from fabric.scheduling.timespec import from_utc_iso
 
     try:
@@ -335,6 +338,7 @@ def schedule_exec_cmd(kind: str, params_json: str, not_before: str | None) -> No
         raise UsageError(f"--params: invalid JSON: {exc}") from None
     if not isinstance(params, dict):
         raise UsageError("--params: expected a JSON object")
+    start: datetime | None = None
     if not_before is not None:
         try:
             start = from_utc_iso(not_before)
@@ -344,7 +348,7 @@ def schedule_exec_cmd(kind: str, params_json: str, not_before: str | None) -> No
         if delay > 0:
             click.echo(f"waiting {delay:.0f}s until {not_before}", err=True)
             time.sleep(delay)
-    result = run_job_now(kind, params)
+    result = run_job_once(_paths(), kind, params, job_id=job_id, scheduled_for=start)
     click.echo(json.dumps(result, indent=2))
     if result["outcome"] != "ok":
         from fabric.errors import ComplianceFailedError, RunFailedError

@@ -137,12 +137,7 @@ def job_compliance(lab: bool = False, report_dir: str | None = None) -> JobResul
     }
 
 
-def run_job_now(kind: str, params: dict[str, Any]) -> JobResult:
-    """Run the job function of ``kind`` in this process (``schedule exec``; K8s manifests).
-
-    Raises:
-        UsageError: unknown kind or parameters the job function does not take.
-    """
+def _function(kind: str) -> Callable[..., JobResult]:
     from apscheduler.util import ref_to_obj
 
     from fabric.scheduling.service import JOB_FUNCTIONS
@@ -151,8 +146,26 @@ def run_job_now(kind: str, params: dict[str, Any]) -> JobResult:
     if ref is None:
         raise UsageError(f"unknown job kind {kind!r} (one of {', '.join(JOB_FUNCTIONS)})")
     func: Callable[..., JobResult] = ref_to_obj(ref)
+    return func
+
+
+def check_params(kind: str, params: dict[str, Any]) -> None:
+    """Check that the job function of ``kind`` takes ``params``.
+
+    Raises:
+        UsageError: unknown kind or parameters the job function does not take.
+    """
     try:
-        inspect.signature(func).bind(**params)
+        inspect.signature(_function(kind)).bind(**params)
     except TypeError as exc:
         raise UsageError(f"job {kind}: bad parameters {sorted(params)}: {exc}") from None
-    return func(**params)
+
+
+def run_job_now(kind: str, params: dict[str, Any]) -> JobResult:
+    """Run the job function of ``kind`` in this process (no claim, no record).
+
+    Raises:
+        UsageError: unknown kind or parameters the job function does not take.
+    """
+    check_params(kind, params)
+    return _function(kind)(**params)

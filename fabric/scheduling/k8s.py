@@ -139,7 +139,15 @@ def job_manifest(job: ScheduledJob, opts: ExportOptions) -> dict[str, Any]:
     r = job.record
     if r.params.get("lab"):
         raise ValueError(f"job {r.job_id} targets the local lab (--lab): not exported")
-    args = ["schedule", "exec", r.kind, "--params", json.dumps(r.params, sort_keys=True)]
+    args = [
+        "schedule",
+        "exec",
+        r.kind,
+        "--params",
+        json.dumps(r.params, sort_keys=True),
+        "--job-id",
+        r.job_id,
+    ]
     trig = r.trigger
     if trig["type"] == "date":
         name = k8s_name(r.job_id, 63)

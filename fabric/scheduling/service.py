@@ -55,6 +55,7 @@ from sqlalchemy import Engine
 
 from fabric.errors import RunFailedError, UsageError
 from fabric.paths import ProjectPaths
+from fabric.scheduling.jobs import JobResult
 from fabric.scheduling.store import JobRecord, JobRun, ScheduleStore, open_engine
 from fabric.scheduling.timespec import format_duration, from_utc_iso, parse_zone, to_utc_iso
 from fabric.state_db import StateDB, current_user, default_db_path, new_run_id
@@ -396,7 +397,7 @@ class _ClaimingExecutor(ThreadPoolExecutor):  # type: ignore[misc]
         self._recorder = recorder
 
     def submit_job(self, job: Job, run_times: list[datetime]) -> None:
-        claimed = [t for t in run_times if self._recorder.claim(job, t)]
+        claimed = [t for t in run_times if self._recorder.claim(job.id, dict(job.kwargs), t)]
         if not claimed:
             log.debug("job %s at %s: claimed by another scheduler", job.id, run_times)
             return
@@ -440,15 +441,21 @@ class _Recorder:
         self.instance = instance
         self.state_db = StateDB(default_db_path(paths.state))
 
-    def claim(self, job: Job, scheduled_for: datetime) -> bool:
+    def claim(
+        self,
+        job_id: str,
+        params: dict[str, Any],
+        scheduled_for: datetime,
+        kind: str | None = None,
+    ) -> bool:
         record_id = new_run_id()
-        if not self.store.claim(job.id, scheduled_for, self.instance, record_id):
+        if not self.store.claim(job_id, scheduled_for, self.instance, record_id):
             return False
-        rec = self.store.get_job(job.id)
+        rec = self.store.get_job(job_id)
         options = {
-            "job_id": job.id,
-            "job_kind": rec.kind if rec else None,
-            "params": dict(job.kwargs),
+            "job_id": job_id,
+            "job_kind": rec.kind if rec else kind,
+            "params": params,
             "scheduled_by": rec.scheduled_by if rec else None,
             "scheduled_for": to_utc_iso(scheduled_for),
             "scheduler": self.instance,
@@ -463,7 +470,7 @@ class _Recorder:
                 options=options,
             )
         except Exception:  # the claim stands: the job must run even if the runs row fails
-            log.exception("job %s: could not record the run in the runs table", job.id)
+            log.exception("job %s: could not record the run in the runs table", job_id)
         return True
 
     def close(
@@ -517,7 +524,7 @@ class _Recorder:
         log.info(
             "job %s (%s) scheduled for %s: %s%s%s%s",
             job_id,
-            rec.kind if rec else "?",
+            rec.kind if rec else job_id.rsplit("-", 1)[0],
             to_utc_iso(scheduled_for),
             outcome,
             f", run {run_id}" if run_id else "",
@@ -616,3 +623,50 @@ def run_scheduler(
             signal.signal(sig, handler)
         engine.dispose()
         log.info("scheduler %s stopped", instance)
+
+
+def run_job_once(
+    paths: ProjectPaths,
+    kind: str,
+    params: dict[str, Any],
+    *,
+    job_id: str | None = None,
+    scheduled_for: datetime | None = None,
+) -> JobResult:
+    """Run one occurrence of a job in this process, claimed and recorded like the scheduler's.
+
+    What ``schedule exec`` (and so every exported Kubernetes manifest) runs. ``job_id`` and
+    ``scheduled_for`` identify the occurrence: a second run of the same pair is refused (the
+    claim), e.g. a CronJob pod retried for the same schedule time.
+
+    Raises:
+        UsageError: unknown kind, bad parameters, or this occurrence was already claimed.
+    """
+    from fabric.scheduling.jobs import check_params, run_job_now
+
+    check_params(kind, params)
+    job_id = job_id or f"exec-{kind}"
+    when = scheduled_for or datetime.now(UTC)
+    engine = open_engine(paths)
+    try:
+        recorder = _Recorder(paths, engine, instance_name())
+        if not recorder.claim(job_id, params, when, kind=kind):
+            raise UsageError(
+                f"job {job_id} scheduled for {to_utc_iso(when)} was already run (claimed)"
+            )
+        try:
+            result = run_job_now(kind, params)
+        except Exception as exc:
+            recorder.close(job_id, when, outcome="failed", message=f"{type(exc).__name__}: {exc}")
+            raise
+        recorder.close(
+            job_id,
+            when,
+            outcome=result["outcome"],
+            run_id=result["run_id"],
+            report_path=result["report_path"],
+            message=result["message"],
+        )
+        return result
+    finally:
+        engine.dispose()
