@@ -74,8 +74,14 @@ def split_blocks(text: str) -> list[list[str]]:
 
 
 def _block_key(header: str, managed_vrfs: set[str]) -> str | None:
-    """The identity of a managed top-level block, None when fabric does not manage it."""
+    """The identity of a managed top-level block, None when fabric does not manage it.
+
+    A negated line (``no ip routing``) has the identity of the line it negates.
+    """
     words = header.split()
+    if words[:1] == ["no"]:
+        words = words[1:]
+        header = " ".join(words)
     if words[:2] == ["router", "bgp"]:
         return "router bgp"
     if words[:1] == ["vlan"] or words[:2] == ["vrf", "instance"] or words[:1] == ["interface"]:

@@ -20,7 +20,7 @@ import hashlib
 import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -215,13 +215,30 @@ def is_unreachable(exc: BaseException | None) -> bool:
     return name in ("ConnectionException", "ConnectionClosedException", "NoValidConnectionsError")
 
 
-def host_failures(agg: AggregatedResult) -> dict[str, BaseException | None]:
-    """Failed hosts of a Nornir run and their exception."""
+def run_on(nr: Nornir, names: Collection[str], task: Any, name: str, **kwargs: Any) -> Any:
+    """Run ``task`` on the hosts ``names``, including hosts that failed an earlier step.
+
+    (Nornir skips hosts that failed before unless told otherwise; a host that failed the gate
+    must still be rolled back.)
+    """
+    wanted = set(names)
+    return nr.filter(filter_func=lambda h: h.name in wanted).run(
+        task=task, name=name, on_failed=True, **kwargs
+    )
+
+
+def host_failures(
+    agg: AggregatedResult, names: Collection[str] = ()
+) -> dict[str, BaseException | None]:
+    """Failed hosts of a Nornir run and their exception; ``names`` the run must have covered."""
     out: dict[str, BaseException | None] = {}
     for host, multi in agg.items():
         if multi.failed:
             exc = next((r.exception for r in multi if r.exception is not None), None)
             out[host] = exc
+    for host in names:
+        if host not in agg:
+            out[host] = RuntimeError(f"{host}: the task did not run on this host")
     return out
 
 
@@ -489,8 +506,8 @@ class _Deploy:
                 t, rendered[t.host.name], opts.mode, session, keep_open=opts.commit
             )
 
-        agg = nr.filter(filter_func=lambda h: h.name in rendered).run(task=task, name="plan")
-        failures = host_failures(agg)
+        agg = run_on(nr, rendered, task, "plan")
+        failures = host_failures(agg, rendered)
         for name in rendered:
             if name in failures:
                 self.fail(name, "switch", failures[name])
@@ -520,7 +537,7 @@ class _Deploy:
                 dev.config_session = None
             return Result(host=t.host)
 
-        self.nr.filter(filter_func=lambda h: h.name in open_).run(task=task, name="abort")
+        run_on(self.nr, open_, task, "abort")
 
     def _snapshot(self) -> None:
         taken = utcnow()
@@ -549,10 +566,15 @@ class _Deploy:
         self.say(
             "commit", None, f"committing {len(names)} switch(es), revert in {self.opts.revert_in}s"
         )
-        agg = self.nr.filter(filter_func=lambda h: h.name in names).run(
-            task=eos_commit, session=self.session, revert_in=self.opts.revert_in, name="commit"
+        agg = run_on(
+            self.nr,
+            names,
+            eos_commit,
+            "commit",
+            session=self.session,
+            revert_in=self.opts.revert_in,
         )
-        failures = host_failures(agg)
+        failures = host_failures(agg, names)
         ok = True
         for name in names:
             if name in failures:
@@ -622,16 +644,13 @@ class _Deploy:
             results: list[AggregatedResult] = []
             if sw:
                 results.append(
-                    nr.filter(filter_func=lambda h, sw=sw: h.name in sw).run(
-                        task=lambda t: check_switch_health(t, exp.switches[t.host.name]),
-                        name="gate",
+                    run_on(
+                        nr, sw, lambda t: check_switch_health(t, exp.switches[t.host.name]), "gate"
                     )
                 )
             if nd:
                 results.append(
-                    nr.filter(filter_func=lambda h, nd=nd: h.name in nd).run(
-                        task=lambda t: check_node_health(t, exp.nodes[t.host.name]), name="gate"
-                    )
+                    run_on(nr, nd, lambda t: check_node_health(t, exp.nodes[t.host.name]), "gate")
                 )
             for agg in results:
                 for host, multi in agg.items():
@@ -663,10 +682,8 @@ class _Deploy:
                 if r.kind == "calico" and r.committed:
                     r.confirmed = True
             return True
-        agg = self.nr.filter(filter_func=lambda h: h.name in names).run(
-            task=eos_confirm, session=self.session, name="confirm"
-        )
-        failures = host_failures(agg)
+        agg = run_on(self.nr, names, eos_confirm, "confirm", session=self.session)
+        failures = host_failures(agg, names)
         for name in names:
             if name in failures:
                 self.fail(name, "switch", failures[name])
@@ -718,11 +735,13 @@ class _Deploy:
             plans = self.plans
             session = self.session
             self.nr.close_connections(on_good=False, on_failed=True)
-            agg = self.nr.filter(filter_func=lambda h: h.name in names).run(
-                task=lambda t: eos_restore(t, plans[t.host.name].running, session, dry_run=False),
-                name="rollback",
+            agg = run_on(
+                self.nr,
+                names,
+                lambda t: eos_restore(t, plans[t.host.name].running, session, dry_run=False),
+                "rollback",
             )
-            failures = host_failures(agg)
+            failures = host_failures(agg, names)
             for name in names:
                 r = self.row(name, "switch")
                 if name in failures:

@@ -31,6 +31,7 @@ from fabric.workflows.deploy import (
     host_failures,
     is_unreachable,
     open_nornir,
+    run_on,
     session_name,
 )
 
@@ -220,16 +221,18 @@ def rollback(paths: ProjectPaths, run_id: str, options: RollbackOptions) -> Roll
                             r.diff = f"{r.diff}\n{diff}".strip()
                         say("rollback", s.host, f"{s.key}: {'restored' if did else 'unchanged'}")
             if switch_snaps:
-                agg = nr.filter(filter_func=lambda h: h.name in switch_snaps).run(
-                    task=lambda t: eos_restore(
+                agg = run_on(
+                    nr,
+                    switch_snaps,
+                    lambda t: eos_restore(
                         t,
                         str(switch_snaps[t.host.name]),
                         sessions.get(t.host.name, session_name(run_id)),
                         dry_run=not options.commit,
                     ),
-                    name="rollback",
+                    "rollback",
                 )
-                failures = host_failures(agg)
+                failures = host_failures(agg, switch_snaps)
                 for name in sorted(switch_snaps):
                     r = row(name, "switch")
                     if name in failures:
