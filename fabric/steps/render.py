@@ -10,6 +10,7 @@ well under a second.
 from __future__ import annotations
 
 import functools
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,14 +33,25 @@ def mask_secret(ref: str) -> str:
     return f"<secret {ref}>"
 
 
+def yaml_str(value: object) -> str:
+    """A YAML double-quoted scalar (JSON string syntax, without HTML escaping).
+
+    >>> print(yaml_str("rack == 'a'"))
+    "rack == 'a'"
+    """
+    return json.dumps(str(value), ensure_ascii=False)
+
+
 @functools.lru_cache(maxsize=8)
 def _environment(templates: str) -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,  # device config and YAML, not HTML
     )
+    env.filters["yamlstr"] = yaml_str
+    return env
 
 
 def _template(templates: Path, name: str) -> jinja2.Template:
