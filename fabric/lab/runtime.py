@@ -1,0 +1,972 @@
+"""The lab runtime: every simulated device of an inventory on one asyncio loop, on loopback.
+
+One :class:`LabRuntime` runs a background thread with its own event loop. On it live:
+
+* one :class:`~fabric.lab.eos.EosSwitch` per switch (eAPI over HTTPS and HTTP),
+* one :class:`~fabric.lab.ssh.NodeSshServer` per Calico node,
+* one Kubernetes API (:class:`~fabric.lab.k8s.KubeApiServer`) for the cluster host,
+* the control API (status, faults, shutdown) for ``python -m fabric lab ...``,
+
+each host on its own loopback address ``127.B.x.y`` (so ports are the same for every host) and
+nothing on any other address. The BGP simulation (:func:`fabric.lab.sim.compute`) is recomputed
+lazily, the first time a view is asked for after a switch's running-config or a cluster object
+changed. ``endpoints.json`` (docs/architecture.md) is written once every endpoint answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import errno
+import json
+import os
+import random
+import secrets
+import shutil
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import asyncssh
+from aiohttp import web
+
+from fabric.errors import FabricError, UsageError
+from fabric.intent import load_intent
+from fabric.lab import seed, sim
+from fabric.lab.control import control_app
+from fabric.lab.model import NodeBgpView, SwitchBgpView
+from fabric.lab.pki import ensure_ca, server_context
+from fabric.lab.ssh import NodeShell, NodeSshServer, render_calicoctl_node_status
+from fabric.models.intent import Intent
+from fabric.paths import ProjectPaths
+
+T = TypeVar("T")
+
+EAPI_HTTPS_PORT = 8443
+EAPI_HTTP_PORT = 8080
+SSH_PORT = 2222
+KUBE_PORT = 6443
+EOS_USERNAME = "admin"
+SSH_USERNAME = "fabric"
+CONTEXT = "fabric-lab"
+
+FAULT_KINDS = ("link-down", "latency", "eapi-fail", "refuse", "k8s-fail", "bird-down")
+
+#: Kinds whose objects the simulation reads.
+_SIM_KINDS = (
+    (sim.CALICO, "BGPConfiguration"),
+    (sim.CALICO, "BGPPeer"),
+    (sim.CALICO, "Node"),
+    (sim.CALICO, "IPPool"),
+    (sim.CALICO, "BlockAffinity"),
+    ("v1", "Node"),
+    ("v1", "Pod"),
+    ("v1", "Secret"),
+)
+_CALICO_KINDS = {k for a, k in _SIM_KINDS if a == sim.CALICO} | {"BGPFilter"}
+
+
+class LabError(FabricError):
+    """The lab could not start or a lab operation failed."""
+
+
+@dataclass
+class LabCredentials:
+    """Per-lab-directory credentials (lab only; stored 0600 in the lab directory)."""
+
+    eos_username: str
+    eos_password: str
+    ssh_username: str
+    ssh_password: str
+    kube_token: str
+
+    @classmethod
+    def load_or_create(cls, lab_dir: Path) -> LabCredentials:
+        """Read ``credentials.json`` or create it with fresh random secrets."""
+        path = lab_dir / "credentials.json"
+        if path.exists():
+            return cls(**json.loads(path.read_text(encoding="utf-8")))
+        creds = cls(
+            eos_username=EOS_USERNAME,
+            eos_password=secrets.token_urlsafe(18),
+            ssh_username=SSH_USERNAME,
+            ssh_password=secrets.token_urlsafe(18),
+            kube_token=secrets.token_urlsafe(32),
+        )
+        write_private(path, json.dumps(creds.__dict__, indent=2) + "\n")
+        return creds
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` with mode 0600 (atomically)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+def _ssh_keys(lab_dir: Path) -> tuple[asyncssh.SSHKey, asyncssh.SSHKey, Path]:
+    """The nodes' host key and the client key (``id_ed25519``, for key authentication)."""
+    host_path = lab_dir / "ssh_host_ed25519_key"
+    client_path = lab_dir / "id_ed25519"
+    keys: list[asyncssh.SSHKey] = []
+    for path in (host_path, client_path):
+        if path.exists():
+            keys.append(asyncssh.read_private_key(str(path)))
+            continue
+        key = asyncssh.generate_private_key("ssh-ed25519")
+        write_private(path, key.export_private_key().decode())
+        path.with_name(path.name + ".pub").write_text(
+            key.export_public_key().decode(), encoding="utf-8"
+        )
+        keys.append(key)
+    return keys[0], keys[1], client_path
+
+
+@dataclass
+class _HostFaults:
+    link_down: bool = False
+    bird_down: bool = False
+    refused: bool = False
+    params: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass
+class _Switch:
+    name: str
+    address: str
+    device: Any  # fabric.lab.eos.EosSwitch
+    context: ssl.SSLContext
+    runner: web.AppRunner | None = None
+    sites: list[web.TCPSite] = field(default_factory=list)
+
+
+@dataclass
+class _Cluster:
+    name: str
+    address: str
+    context: ssl.SSLContext
+    app: web.Application
+    runner: web.AppRunner | None = None
+    site: web.TCPSite | None = None
+
+
+def _addresses(base: int, count: int) -> list[str]:
+    out = []
+    for i in range(count):
+        out.append(f"127.{base}.{i // 250}.{i % 250 + 1}")
+    return out
+
+
+def default_address_base(lab_dir: Path) -> int:
+    """A stable second octet for a lab directory (``lab up`` keeps its addresses)."""
+    import zlib
+
+    return 100 + zlib.crc32(str(lab_dir.resolve()).encode()) % 100
+
+
+class LabRuntime:
+    """The simulated network of one inventory (see docs/lab.md and docs/architecture.md).
+
+    Args:
+        paths: the project (its inventory decides which hosts exist).
+        lab_dir: where state, credentials, certificates and ``endpoints.json`` live.
+        fresh: start with empty switches and cluster (drop the saved state).
+        address_base: the second octet B of the hosts' ``127.B.x.y`` addresses; None picks a
+            free one.
+        seeded: load the write-up's switch config and Calico objects (the rendered intent for
+            hosts that are not the write-up's).
+        allow_base_fallback: with an explicit ``address_base`` that is busy, pick another.
+    """
+
+    def __init__(
+        self,
+        paths: ProjectPaths,
+        lab_dir: Path,
+        *,
+        fresh: bool = True,
+        address_base: int | None = None,
+        seeded: bool = False,
+        allow_base_fallback: bool = False,
+    ) -> None:
+        self.paths = paths
+        self.lab_dir = Path(lab_dir).resolve()
+        self.fresh = fresh
+        self.seeded = seeded
+        self._base_request = address_base
+        self._allow_fallback = allow_base_fallback
+        self.address_base: int | None = None
+        self.endpoints: dict[str, Any] = {}
+        self.stop_requested = threading.Event()
+        self.intent: Intent | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._switches: dict[str, _Switch] = {}
+        self._nodes: dict[str, NodeSshServer] = {}
+        self._cluster: _Cluster | None = None
+        self._store: Any = None  # fabric.lab.k8s.KubeStore
+        self._control: web.AppRunner | None = None
+        self._control_url = ""
+        self._control_token = ""
+        self._faults: dict[str, _HostFaults] = {}
+        self._dirty = True
+        self._result: sim.SimResult | None = None
+        self._since: sim.SinceMap = {}
+        self._facts: list[sim.NodeFacts] = []
+        self._replicas: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
+        self._reconcile_pending = False
+        self._creds: LabCredentials | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self, timeout: float = 120.0) -> None:
+        """Start every device, wait until each answers, write ``endpoints.json``.
+
+        Raises:
+            ValidationError: the inventory is invalid.
+            LabError: an endpoint could not be bound or did not answer in time.
+        """
+        report = load_intent(self.paths)
+        assert report.intent is not None
+        self.intent = report.intent
+        self._facts = seed.node_facts(self.intent)
+        self.lab_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.lab_dir, 0o700)
+        if self.fresh:
+            shutil.rmtree(self.lab_dir / "state", ignore_errors=True)
+        (self.lab_dir / "endpoints.json").unlink(missing_ok=True)
+        self._creds = LabCredentials.load_or_create(self.lab_dir)
+        ensure_ca(self.lab_dir)
+        self._control_token = secrets.token_urlsafe(24)
+        write_private(self.lab_dir / "control.token", self._control_token + "\n")
+
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        ready = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run_loop, args=(loop, ready), name="fabric-lab", daemon=True
+        )
+        self._thread.start()
+        ready.wait()
+        try:
+            self._call(self._astart(), timeout=timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _run_loop(self, loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
+        asyncio.set_event_loop(loop)
+        loop.call_soon(ready.set)
+        loop.run_forever()
+        with contextlib.suppress(Exception):
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+
+    def _call(self, coro: Coroutine[Any, Any, T], timeout: float | None = 60.0) -> T:
+        if self._loop is None or not self._loop.is_running():
+            coro.close()
+            raise LabError("the lab is not running")
+        if threading.current_thread() is self._thread:
+            coro.close()
+            raise LabError("LabRuntime's blocking API called from the lab's own loop")
+        fut = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        return fut.result(timeout)
+
+    def stop(self) -> None:
+        """Stop every endpoint, remove ``endpoints.json`` and end the loop thread. Idempotent."""
+        loop, thread = self._loop, self._thread
+        if loop is None:
+            return
+        if loop.is_running():
+            with contextlib.suppress(Exception):
+                asyncio.run_coroutine_threadsafe(self._astop(), loop).result(60)
+            loop.call_soon_threadsafe(loop.stop)
+        if thread is not None:
+            thread.join(30)
+        self._loop = None
+        self._thread = None
+        (self.lab_dir / "endpoints.json").unlink(missing_ok=True)
+        (self.lab_dir / "control.token").unlink(missing_ok=True)
+
+    def __enter__(self) -> LabRuntime:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ start-up (on the loop)
+
+    async def _astart(self) -> None:
+        from fabric.lab.eos import EosSwitch
+        from fabric.lab.k8s import KubeApiServer, KubeStore, write_kubeconfig
+
+        intent, creds = self.intent, self._creds
+        assert intent is not None and creds is not None
+        state = self.lab_dir / "state"
+        self._store = KubeStore(state / "cluster", on_change=self._changed)
+        host_key, client_key, client_key_path = _ssh_keys(self.lab_dir)
+
+        names = [s.name for s in intent.switches] + [n.name for n in intent.nodes]
+        names.append(intent.cluster.name)
+        bases = self._candidate_bases()
+        last_error: OSError | None = None
+        for base in bases:
+            addrs = dict(zip(names, _addresses(base, len(names)), strict=True))
+            try:
+                await self._bind_all(intent, addrs, EosSwitch, KubeApiServer, host_key, client_key)
+            except OSError as exc:
+                last_error = exc
+                await self._close_listeners()
+                if exc.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL):
+                    raise
+                continue
+            self.address_base = base
+            break
+        else:
+            raise LabError(f"no free loopback address block for the lab: {last_error}")
+
+        self._seed_content(intent, creds)
+        await self._start_control()
+        await self._wait_answering()
+
+        cluster = self._cluster
+        assert cluster is not None
+        kubeconfig = self.lab_dir / "kubeconfig"
+        write_kubeconfig(
+            kubeconfig,
+            server=f"https://{cluster.address}:{KUBE_PORT}",
+            ca_file=self.lab_dir / "ca.pem",
+            token=creds.kube_token,
+            context=CONTEXT,
+        )
+        os.chmod(kubeconfig, 0o600)
+        hosts: dict[str, Any] = {}
+        for s in intent.switches:
+            sw = self._switches[s.name]
+            hosts[s.name] = {
+                "kind": "switch",
+                "hostname": sw.address,
+                "port": EAPI_HTTPS_PORT,
+                "transport": "https",
+                "http_port": EAPI_HTTP_PORT,
+                "username": creds.eos_username,
+                "password": creds.eos_password,
+                "eos_version": s.eos_version or "4.30.3M",
+            }
+        for n in intent.nodes:
+            hosts[n.name] = {
+                "kind": "node",
+                "hostname": self._nodes[n.name].host,
+                "port": SSH_PORT,
+                "username": creds.ssh_username,
+                "password": creds.ssh_password,
+                "key_file": str(client_key_path),
+            }
+        hosts[cluster.name] = {
+            "kind": "cluster",
+            "hostname": cluster.address,
+            "port": KUBE_PORT,
+            "kubeconfig": str(kubeconfig),
+            "context": CONTEXT,
+        }
+        self.endpoints = {
+            "pid": os.getpid(),
+            "started": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "control_url": self._control_url,
+            "ca_file": str(self.lab_dir / "ca.pem"),
+            "hosts": hosts,
+        }
+        write_private(self.lab_dir / "endpoints.json", json.dumps(self.endpoints, indent=2) + "\n")
+
+    def _candidate_bases(self) -> list[int]:
+        if self._base_request is not None:
+            rest = [b for b in range(2, 255) if b != self._base_request]
+            random.shuffle(rest)
+            return [self._base_request, *(rest[:20] if self._allow_fallback else [])]
+        pool = list(range(2, 255))
+        random.shuffle(pool)
+        return pool[:25]
+
+    async def _bind_all(
+        self,
+        intent: Intent,
+        addrs: dict[str, str],
+        eos_cls: Any,
+        api_cls: Any,
+        host_key: asyncssh.SSHKey,
+        client_key: asyncssh.SSHKey,
+    ) -> None:
+        creds = self._creds
+        assert creds is not None
+        state = self.lab_dir / "state"
+        for s in intent.switches:
+            addr = addrs[s.name]
+            device = self._switches[s.name].device if s.name in self._switches else None
+            if device is None:
+                device = eos_cls(
+                    s.name,
+                    eos_version=s.eos_version or "4.30.3M",
+                    hostname=s.name,
+                    state_dir=state / "switches" / s.name,
+                    username=creds.eos_username,
+                    password=creds.eos_password,
+                    on_change=self._changed,
+                )
+                device.bgp_view = self._bgp_view_for(s.name)
+            ctx = server_context(self.lab_dir, f"{s.name}@{addr}", [addr, "localhost"])
+            sw = _Switch(s.name, addr, device, ctx)
+            self._switches[s.name] = sw
+            await self._open_switch(sw)
+        for n in intent.nodes:
+            shell = NodeShell(n.name, self._node_view_for(n.name), self._bird_since_for(n.name))
+            server = NodeSshServer(
+                shell,
+                host=addrs[n.name],
+                port=SSH_PORT,
+                username=creds.ssh_username,
+                password=creds.ssh_password,
+                host_key=host_key,
+                client_keys=[client_key],
+            )
+            self._nodes[n.name] = server
+            await server.start()
+        caddr = addrs[intent.cluster.name]
+        api = api_cls(self._store, token=creds.kube_token)
+        cluster = _Cluster(
+            intent.cluster.name,
+            caddr,
+            server_context(self.lab_dir, f"{intent.cluster.name}@{caddr}", [caddr, "localhost"]),
+            api.app(),
+        )
+        self._cluster = cluster
+        await self._open_cluster(cluster)
+
+    async def _open_switch(self, sw: _Switch) -> None:
+        if sw.runner is None:
+            sw.runner = web.AppRunner(sw.device.app(), access_log=None, handle_signals=False)
+            await sw.runner.setup()
+        if sw.sites:
+            return
+        sites = [
+            web.TCPSite(
+                sw.runner, sw.address, EAPI_HTTPS_PORT, ssl_context=sw.context, reuse_address=True
+            ),
+            web.TCPSite(sw.runner, sw.address, EAPI_HTTP_PORT, reuse_address=True),
+        ]
+        for site in sites:
+            await site.start()
+            sw.sites.append(site)
+
+    async def _close_switch_sites(self, sw: _Switch) -> None:
+        sites, sw.sites = sw.sites, []
+        for site in sites:
+            await site.stop()
+
+    async def _open_cluster(self, cluster: _Cluster) -> None:
+        if cluster.runner is None:
+            cluster.runner = web.AppRunner(cluster.app, access_log=None, handle_signals=False)
+            await cluster.runner.setup()
+        if cluster.site is None:
+            site = web.TCPSite(
+                cluster.runner,
+                cluster.address,
+                KUBE_PORT,
+                ssl_context=cluster.context,
+                reuse_address=True,
+            )
+            await site.start()
+            cluster.site = site
+
+    async def _close_listeners(self) -> None:
+        for sw in self._switches.values():
+            await self._close_switch_sites(sw)
+            if sw.runner is not None:
+                await sw.runner.cleanup()
+                sw.runner = None
+        for server in self._nodes.values():
+            await server.close()
+        self._nodes.clear()
+        if self._cluster is not None:
+            if self._cluster.runner is not None:
+                await self._cluster.runner.cleanup()
+            self._cluster = None
+
+    async def _astop(self) -> None:
+        await self._close_listeners()
+        for sw in self._switches.values():
+            with contextlib.suppress(Exception):
+                sw.device.close()
+        if self._control is not None:
+            await self._control.cleanup()
+            self._control = None
+
+    def _seed_content(self, intent: Intent, creds: LabCredentials) -> None:
+        store = self._store
+        for s in intent.switches:
+            device = self._switches[s.name].device
+            if self.seeded:
+                device.load_config(
+                    seed.seeded_switch_config(
+                        s.name, intent, self.paths.templates, device.running_config
+                    )
+                )
+        if not store.list("v1", "Node"):
+            for obj in seed.base_cluster_objects(intent):
+                if (
+                    obj["kind"] != "Namespace"
+                    or store.get("v1", "Namespace", obj["metadata"]["name"]) is None
+                ):
+                    store.put(obj)
+        world = self._world()
+        for obj in sim.plan_block_affinities(world, seed.SEED_BLOCKS):
+            store.put(obj)
+        if self.seeded:
+            for obj in seed.seeded_calico_objects(intent, self.paths.templates):
+                store.put(obj)
+        self._replicas = self._replica_sets()
+        self._dirty = True
+
+    async def _wait_answering(self, deadline_s: float = 60.0) -> None:
+        targets: list[tuple[str, int]] = []
+        for sw in self._switches.values():
+            targets += [(sw.address, EAPI_HTTPS_PORT), (sw.address, EAPI_HTTP_PORT)]
+        targets += [(n.host, SSH_PORT) for n in self._nodes.values()]
+        if self._cluster is not None:
+            targets.append((self._cluster.address, KUBE_PORT))
+        sem = asyncio.Semaphore(256)
+
+        async def probe(host: str, port: int) -> None:
+            end = time.monotonic() + deadline_s
+            async with sem:
+                while True:
+                    try:
+                        _reader, writer = await asyncio.open_connection(host, port)
+                    except OSError:
+                        if time.monotonic() > end:
+                            raise LabError(f"lab endpoint {host}:{port} does not answer") from None
+                        await asyncio.sleep(0.05)
+                        continue
+                    writer.close()
+                    with contextlib.suppress(OSError):
+                        await writer.wait_closed()
+                    return
+
+        await asyncio.gather(*(probe(h, p) for h, p in targets))
+
+    # ------------------------------------------------------------------ control API
+
+    async def _start_control(self) -> None:
+        runner = web.AppRunner(
+            control_app(self, self._control_token), access_log=None, handle_signals=False
+        )
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        server = site._server  # aiohttp keeps the asyncio server here
+        assert isinstance(server, asyncio.base_events.Server)
+        port = server.sockets[0].getsockname()[1]
+        self._control = runner
+        self._control_url = f"http://127.0.0.1:{port}"
+
+    # ------------------------------------------------------------------ simulation
+
+    def _changed(self) -> None:
+        self._dirty = True
+        loop = self._loop
+        if loop is not None and not self._reconcile_pending and self._replicas is not None:
+            self._reconcile_pending = True
+            if threading.current_thread() is self._thread:
+                loop.call_soon(self._reconcile)
+            else:
+                loop.call_soon_threadsafe(self._reconcile)
+
+    def _world(self) -> sim.World:
+        intent = self.intent
+        assert intent is not None
+        objects: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for api, kind in _SIM_KINDS:
+            objects[(api, kind)] = self._store.list(api, kind)
+        return sim.World(
+            nodes=self._facts,
+            switches={name: sw.device.snapshot() for name, sw in self._switches.items()},
+            objects=objects,
+            link_down=frozenset(h for h, f in self._faults.items() if f.link_down),
+            bird_down=frozenset(h for h, f in self._faults.items() if f.bird_down),
+            pod_cidr=intent.cluster.calico.pod_cidr,
+            block_size=intent.cluster.calico.block_size,
+            previous=self._since,
+        )
+
+    def _sim(self) -> sim.SimResult:
+        if self._dirty or self._result is None:
+            self._dirty = False
+            result = sim.compute(self._world(), time.time())
+            self._since = result.since
+            self._result = result
+        return self._result
+
+    def _bgp_view_for(self, name: str) -> Callable[[], SwitchBgpView]:
+        def view() -> SwitchBgpView:
+            base = self._sim().switches.get(name)
+            if base is None:
+                return SwitchBgpView(router_id=None, local_as=None)
+            return _with_counters(base, time.time())
+
+        return view
+
+    def _node_view_for(self, name: str) -> Callable[[], NodeBgpView]:
+        return lambda: self._sim().node_view(name)
+
+    def _bird_since_for(self, name: str) -> Callable[[], float]:
+        return lambda: self._sim().nodes[name].bird_since
+
+    # ------------------------------------------------------------------ pods (IPAM, ReplicaSets)
+
+    def _replica_sets(self) -> dict[tuple[str, str], tuple[int, dict[str, Any]]]:
+        out: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
+        for pod in self._store.list("v1", "Pod"):
+            for ref in (pod.get("metadata") or {}).get("ownerReferences") or []:
+                if ref.get("kind") == "ReplicaSet":
+                    key = (str(pod["metadata"].get("namespace")), str(ref.get("name")))
+                    count, _ = out.get(key, (0, pod))
+                    out[key] = (count + 1, pod)
+        return out
+
+    def _reconcile(self) -> None:
+        """Recreate deleted ReplicaSet pods; give unaddressed pods an IP from their node's block."""
+        self._reconcile_pending = False
+        store = self._store
+        if store is None or self.intent is None:
+            return
+        pods = store.list("v1", "Pod")
+        nodes = [n.name for n in self.intent.nodes]
+        for (ns, rs), (want, template) in self._replicas.items():
+            mine = [
+                p
+                for p in pods
+                if (p.get("metadata") or {}).get("namespace") == ns
+                and any(r.get("name") == rs for r in p["metadata"].get("ownerReferences") or [])
+            ]
+            for _ in range(want - len(mine)):
+                per_node = {n: 0 for n in nodes}
+                total = {n: 0 for n in nodes}
+                for p in pods:
+                    node = (p.get("spec") or {}).get("nodeName")
+                    if node in total:
+                        total[node] += 1
+                for p in mine:
+                    node = (p.get("spec") or {}).get("nodeName")
+                    if node in per_node:
+                        per_node[node] += 1
+                node = min(nodes, key=lambda n: (per_node[n], total[n], n))
+                new = json.loads(json.dumps(template))
+                meta = new["metadata"]
+                meta["name"] = f"{rs}-{seed.pod_suffix()}"
+                for k in ("resourceVersion", "uid", "creationTimestamp"):
+                    meta.pop(k, None)
+                new["spec"]["nodeName"] = node
+                new["status"] = {}
+                self._assign_ip(new, node)
+                created = store.put(new)
+                mine.append(created)
+                pods.append(created)
+        for pod in pods:
+            status = pod.get("status") or {}
+            spec = pod.get("spec") or {}
+            if status.get("podIP") or spec.get("hostNetwork"):
+                continue
+            node = spec.get("nodeName") or self._schedule(pod, pods)
+            if node is None:
+                continue
+            new = json.loads(json.dumps(pod))
+            new["spec"]["nodeName"] = node
+            self._assign_ip(new, node)
+            store.put(new)
+
+    def _schedule(self, pod: dict[str, Any], pods: list[dict[str, Any]]) -> str | None:
+        assert self.intent is not None
+        nodes = [n.name for n in self.intent.nodes]
+        spec = pod.get("spec") or {}
+        wanted: set[str] | None = None
+        sel = spec.get("nodeSelector") or {}
+        if "kubernetes.io/hostname" in sel:
+            wanted = {str(sel["kubernetes.io/hostname"])}
+        affinity = ((spec.get("affinity") or {}).get("nodeAffinity") or {}).get(
+            "requiredDuringSchedulingIgnoredDuringExecution"
+        ) or {}
+        for term in affinity.get("nodeSelectorTerms") or []:
+            for expr in term.get("matchExpressions") or []:
+                if expr.get("key") == "kubernetes.io/hostname" and expr.get("operator") == "In":
+                    wanted = set(expr.get("values") or [])
+        candidates = [n for n in nodes if wanted is None or n in wanted]
+        if not candidates:
+            return None
+        count = {n: 0 for n in candidates}
+        for p in pods:
+            node = (p.get("spec") or {}).get("nodeName")
+            if node in count:
+                count[node] += 1
+        return min(candidates, key=lambda n: (count[n], n))
+
+    def _assign_ip(self, pod: dict[str, Any], node: str) -> None:
+        ip = sim.next_pod_ip(self._world(), node)
+        facts = next(f for f in self._facts if f.name == node)
+        host_ip = str(facts.mgmt_ip or facts.bgp_ip)
+        containers = [c.get("name", "c") for c in (pod.get("spec") or {}).get("containers") or []]
+        now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        pod["status"] = {
+            "phase": "Running",
+            "hostIP": host_ip,
+            "podIP": str(ip) if ip else None,
+            "podIPs": [{"ip": str(ip)}] if ip else [],
+            "startTime": now,
+            "conditions": [{"type": "Ready", "status": "True"}],
+            "containerStatuses": [
+                {
+                    "name": c,
+                    "ready": True,
+                    "restartCount": 0,
+                    "started": True,
+                    "state": {"running": {"startedAt": now}},
+                }
+                for c in containers
+            ],
+        }
+
+    # ------------------------------------------------------------------ faults
+
+    def fault(self, host: str, kind: str, **params: Any) -> None:
+        """Inject a fault (see docs/lab.md).
+
+        Kinds: ``link-down`` (node or switch), ``latency`` (switch; ``ms``), ``eapi-fail``
+        (switch; ``count``, ``status`` = ``http500``/``eapi``, ``match``), ``refuse`` (any host:
+        its listener closes), ``k8s-fail`` (cluster; ``count``, ``status`` = 409/500),
+        ``bird-down`` (node).
+
+        Raises:
+            UsageError: unknown host or kind, or a kind that does not apply to the host.
+        """
+        self._call(self.afault(host, kind, params))
+
+    def clear_faults(self, host: str | None = None) -> None:
+        """Remove every fault (of one host, or of all)."""
+        self._call(self.aclear(host))
+
+    def faults(self) -> dict[str, dict[str, Any]]:
+        """The active faults by host."""
+        out: dict[str, dict[str, Any]] = {}
+        for host, f in self._faults.items():
+            active = dict(f.params)
+            if f.link_down:
+                active["link-down"] = {}
+            if f.bird_down:
+                active["bird-down"] = {}
+            if f.refused:
+                active["refuse"] = {}
+            if active:
+                out[host] = active
+        return out
+
+    def _host_kind(self, host: str) -> str:
+        if host in self._switches:
+            return "switch"
+        if host in self._nodes:
+            return "node"
+        if self._cluster is not None and host == self._cluster.name:
+            return "cluster"
+        raise UsageError(f"unknown lab host {host!r}")
+
+    async def afault(self, host: str, kind: str, params: dict[str, Any]) -> None:
+        """Inject a fault (on the lab's loop); see :meth:`fault`."""
+        hkind = self._host_kind(host)
+        if kind not in FAULT_KINDS:
+            raise UsageError(f"unknown fault {kind!r} (one of {', '.join(FAULT_KINDS)})")
+        allowed = {
+            "link-down": ("switch", "node"),
+            "latency": ("switch",),
+            "eapi-fail": ("switch",),
+            "refuse": ("switch", "node", "cluster"),
+            "k8s-fail": ("cluster",),
+            "bird-down": ("node",),
+        }[kind]
+        if hkind not in allowed:
+            raise UsageError(f"fault {kind} applies to {' or '.join(allowed)} hosts, not {host}")
+        f = self._faults.setdefault(host, _HostFaults())
+        if kind == "link-down":
+            f.link_down = True
+            self._dirty = True
+        elif kind == "bird-down":
+            f.bird_down = True
+            self._dirty = True
+        elif kind == "latency":
+            ms = float(params.get("ms", 0))
+            self._switches[host].device.faults.latency_s = ms / 1000.0
+            f.params["latency"] = {"ms": ms}
+        elif kind == "eapi-fail":
+            count = int(params.get("count", 1))
+            status = str(params.get("status", "eapi"))
+            if status not in ("http500", "eapi"):
+                raise UsageError("eapi-fail --status is http500 or eapi")
+            faults = self._switches[host].device.faults
+            faults.fail_on_call = count
+            faults.fail_kind = status
+            faults.fail_match = params.get("match") or None
+            f.params["eapi-fail"] = {"count": count, "status": status, "match": faults.fail_match}
+        elif kind == "k8s-fail":
+            count = int(params.get("count", 1))
+            code = int(params.get("status", 500))
+            if code not in (409, 500):
+                raise UsageError("k8s-fail --status is 409 or 500")
+            self._store.faults.fail_on_write = count
+            self._store.faults.status = code
+            f.params["k8s-fail"] = {"count": count, "status": code}
+        elif kind == "refuse":
+            f.refused = True
+            await self._set_listening(host, False)
+
+    async def aclear(self, host: str | None) -> None:
+        """Clear faults (on the lab's loop); see :meth:`clear_faults`."""
+        hosts = [host] if host else list(self._faults)
+        for h in hosts:
+            self._host_kind(h)
+            f = self._faults.pop(h, None)
+            if f is None:
+                continue
+            if f.link_down or f.bird_down:
+                self._dirty = True
+            if f.refused:
+                await self._set_listening(h, True)
+            if h in self._switches:
+                faults = self._switches[h].device.faults
+                faults.latency_s = 0.0
+                faults.fail_on_call = None
+                faults.fail_match = None
+            if self._cluster is not None and h == self._cluster.name:
+                self._store.faults.fail_on_write = None
+
+    async def _set_listening(self, host: str, on: bool) -> None:
+        if host in self._switches:
+            sw = self._switches[host]
+            await (self._open_switch(sw) if on else self._close_switch_sites(sw))
+        elif host in self._nodes:
+            await (self._nodes[host].start() if on else self._nodes[host].close())
+        elif self._cluster is not None and host == self._cluster.name:
+            cluster = self._cluster
+            if on:
+                await self._open_cluster(cluster)
+            elif cluster.site is not None:
+                site, cluster.site = cluster.site, None
+                await site.stop()
+
+    # ------------------------------------------------------------------ inspection helpers
+
+    def switch_running_config(self, name: str) -> str:
+        """The running-config text of a switch."""
+        return str(self._on_loop(lambda: self._switches[name].device.running_config))
+
+    def switch_startup_config(self, name: str) -> str:
+        """The startup-config text of a switch."""
+        return str(self._on_loop(lambda: self._switches[name].device.startup_config))
+
+    def load_switch_config(self, name: str, text: str) -> None:
+        """Replace a switch's running and startup config (tests, seeding)."""
+        self._on_loop(lambda: self._switches[name].device.load_config(text))
+
+    def cluster_objects(self, kind: str, api_version: str | None = None) -> list[dict[str, Any]]:
+        """Objects of one kind (Calico kinds default to projectcalico.org/v3, others to v1)."""
+        api = api_version or (sim.CALICO if kind in _CALICO_KINDS else "v1")
+        return list(self._on_loop(lambda: self._store.list(api, kind)))
+
+    def put_object(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """Create or replace a cluster object directly in the store (no API validation)."""
+        return dict(self._on_loop(lambda: self._store.put(obj)))
+
+    def delete_object(
+        self, kind: str, name: str, namespace: str | None = None, api_version: str | None = None
+    ) -> bool:
+        """Delete a cluster object directly from the store."""
+        api = api_version or (sim.CALICO if kind in _CALICO_KINDS else "v1")
+        return bool(self._on_loop(lambda: self._store.delete(api, kind, name, namespace)))
+
+    def switch_bgp_view(self, name: str) -> SwitchBgpView:
+        """The simulated BGP view of a switch (what ``show ip bgp summary`` prints)."""
+        return self._on_loop(lambda: _with_counters(self._sim().switches[name], time.time()))
+
+    def node_bgp_view(self, name: str) -> NodeBgpView:
+        """The simulated BGP view of a node (what ``calicoctl node status`` prints)."""
+        return self._on_loop(lambda: self._sim().node_view(name))
+
+    def node_status_text(self, name: str) -> str:
+        """``calicoctl node status`` of a node, as its SSH server prints it."""
+        return self._on_loop(
+            lambda: render_calicoctl_node_status(self._sim().node_view(name), time.time())[0]
+        )
+
+    def sim_result(self) -> sim.SimResult:
+        """The current simulation result (recomputed if anything changed)."""
+        return self._on_loop(self._sim)
+
+    def listening_sockets(self) -> list[tuple[str, int]]:
+        """Every ``(address, port)`` the lab listens on."""
+
+        def collect() -> list[tuple[str, int]]:
+            out: list[tuple[str, int]] = []
+            servers: list[Any] = []
+            for sw in self._switches.values():
+                servers += [site._server for site in sw.sites]
+            if self._cluster is not None and self._cluster.site is not None:
+                servers.append(self._cluster.site._server)
+            if self._control is not None:
+                servers += [site._server for site in self._control.sites]
+            for server in servers:
+                for sock in getattr(server, "sockets", None) or []:
+                    out.append(sock.getsockname()[:2])
+            for node in self._nodes.values():
+                acceptor = node._acceptor
+                if acceptor is not None:
+                    for sock in acceptor.sockets:
+                        out.append(sock.getsockname()[:2])
+            return out
+
+        return self._on_loop(collect)
+
+    def _on_loop(self, fn: Callable[[], T]) -> T:
+        async def run() -> T:
+            return fn()
+
+        return self._call(run())
+
+
+def _with_counters(view: SwitchBgpView, now: float) -> SwitchBgpView:
+    """Message counters that grow with session uptime (keepalives every 60 s)."""
+    from dataclasses import replace
+
+    peers = []
+    for p in view.peers:
+        if p.state == "Established":
+            keepalives = int(max(0.0, now - p.since) // 60)
+            peers.append(
+                replace(
+                    p,
+                    msg_rcvd=3 + keepalives + p.prefixes_received,
+                    msg_sent=3 + keepalives,
+                )
+            )
+        else:
+            peers.append(p)
+    return replace(view, peers=peers)
+
+
+def free_port() -> int:
+    """An unused TCP port on 127.0.0.1 (for tests)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

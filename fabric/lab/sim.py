@@ -1,0 +1,782 @@
+"""The lab's BGP simulation: sessions and routes that follow from both sides' configuration.
+
+:func:`compute` is a pure function of a :class:`World` (switch snapshots, the cluster's objects,
+node facts, faults, and the previous session start times) and the clock. The runtime rebuilds the
+world and calls it again whenever a switch's running-config or a cluster object changes.
+
+The model, in words (docs/lab.md has the details and the numbers):
+
+* A node's AS is its Calico ``Node`` ``spec.bgp.asNumber``, else the ``default``
+  ``BGPConfiguration``'s ``asNumber``, else 64512.
+* A node's peers are the ``BGPPeer`` objects that apply to it (global; ``spec.node`` equal to
+  the node; ``nodeSelector`` matching its core ``Node`` labels) plus the node-to-node mesh (every
+  other node's management address) while ``nodeToNodeMeshEnabled`` (default true).
+* A node-switch session is Established only when the switch has the node's BGP IP as neighbor with
+  ``remote-as`` equal to the node's AS (and not shut down), the switch has an interface in the
+  node's subnet, Calico has a peer for that node whose ``peerIP`` is that interface's address and
+  whose ``asNumber`` is the switch's AS, the TCP-MD5 passwords agree (both unset, or equal), neither
+  link is down and BIRD runs on the node. Calico's ``listenPort`` does not matter: the node
+  connects out to the switch's port 179, as in the seed.
+* Each node owns IPAM blocks (``BlockAffinity`` objects); pods whose IP lies in a pool but outside
+  their node's blocks are advertised as /32s. A node advertises its blocks, those /32s and the
+  service CIDRs of the ``BGPConfiguration``. The switch installs what its Established, activated
+  neighbors advertise: one best path per prefix (lowest neighbor address), or up to
+  ``maximum-paths`` equal paths.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from fabric.lab.model import (
+    BgpNeighborConfig,
+    BgpRoute,
+    NodeBgpView,
+    NodePeerType,
+    NodePeerView,
+    PeerState,
+    SessionState,
+    SwitchBgpView,
+    SwitchSnapshot,
+)
+
+CALICO = "projectcalico.org/v3"
+DEFAULT_AS = 64512
+#: Namespace where calico-node runs and reads BGP password Secrets (operator install).
+CALICO_NAMESPACE = "calico-system"
+
+IPv4Net = ipaddress.IPv4Network
+IPv4Addr = ipaddress.IPv4Address
+
+#: Session key -> (state, since). Carried from one result to the next world.
+SinceMap = dict[tuple[str, ...], tuple[str, float]]
+
+INFO_REFUSED = "Active Socket: Connection refused"
+INFO_CONNECT = "Connect"
+
+
+@dataclass(frozen=True)
+class NodeFacts:
+    """What the inventory says about a Calico node (its addresses do not change at runtime)."""
+
+    name: str
+    bgp_ip: IPv4Addr
+    mgmt_ip: IPv4Addr | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def mesh_ip(self) -> IPv4Addr:
+        """The address other nodes' mesh sessions use (management, as in the seed)."""
+        return self.mgmt_ip or self.bgp_ip
+
+
+@dataclass
+class World:
+    """Everything the simulation reads.
+
+    Attributes:
+        nodes: the Calico nodes (from the inventory intent).
+        switches: parsed running-config per switch name.
+        objects: cluster objects by ``(apiVersion, kind)``; kinds read: ``BGPConfiguration``,
+            ``BGPPeer``, ``Node``, ``IPPool``, ``BlockAffinity`` (projectcalico.org/v3) and
+            ``Node``, ``Pod``, ``Secret`` (v1).
+        link_down: hosts (nodes or switches) whose data link is down.
+        bird_down: nodes whose calico-node/BIRD is not running.
+        pod_cidr: the pod CIDR of the intent, used when the cluster holds no IPPool.
+        block_size: IPAM block prefix length when no IPPool says otherwise.
+        previous: session states and start times of the previous result.
+    """
+
+    nodes: list[NodeFacts]
+    switches: dict[str, SwitchSnapshot]
+    objects: Mapping[tuple[str, str], list[dict[str, Any]]]
+    link_down: frozenset[str] = frozenset()
+    bird_down: frozenset[str] = frozenset()
+    pod_cidr: IPv4Net | None = None
+    block_size: int = 26
+    previous: Mapping[tuple[str, ...], tuple[str, float]] = field(default_factory=dict)
+
+    def list(self, api_version: str, kind: str) -> list[dict[str, Any]]:
+        """The objects of one kind (empty when none)."""
+        return self.objects.get((api_version, kind), [])
+
+
+@dataclass
+class NodeState:
+    """One node's computed control plane (mesh rows are built on demand, see SimResult)."""
+
+    facts: NodeFacts
+    as_number: int
+    bird_running: bool
+    mesh_capable: bool
+    mesh_since: float
+    bird_since: float
+    peers: list[NodePeerView]
+    advertised: list[IPv4Net]
+    blocks: list[IPv4Net]
+
+
+@dataclass
+class SimResult:
+    """The outcome of one :func:`compute`: a view per switch, the state per node, start times."""
+
+    now: float
+    switches: dict[str, SwitchBgpView]
+    nodes: dict[str, NodeState]
+    mesh_enabled: bool
+    since: SinceMap
+
+    def node_view(self, name: str) -> NodeBgpView:
+        """``calicoctl node status`` / ``birdcl`` for one node (mesh rows computed here)."""
+        st = self.nodes[name]
+        if not st.bird_running:
+            return NodeBgpView(bird_running=False, error="Calico process is not running.")
+        rows: list[NodePeerView] = []
+        if self.mesh_enabled:
+            for other in sorted(self.nodes.values(), key=lambda s: s.facts.name):
+                if other.facts.name == name:
+                    continue
+                up = st.mesh_capable and other.mesh_capable
+                since = max(st.mesh_since, other.mesh_since)
+                rows.append(
+                    NodePeerView(
+                        peer_address=str(other.facts.mesh_ip),
+                        peer_type="node-to-node mesh",
+                        state="up" if up else "start",
+                        since=since,
+                        info="Established" if up else INFO_REFUSED,
+                    )
+                )
+        rows.extend(st.peers)
+        return NodeBgpView(bird_running=True, ipv4_peers=rows)
+
+
+# --------------------------------------------------------------------------- selectors
+
+_TOKEN = re.compile(
+    r"\s*(?:(?P<op>==|!=|&&|\|\||!|\(|\)|\{|\}|,)|(?P<str>'[^']*'|\"[^\"]*\")"
+    r"|(?P<word>[A-Za-z0-9_./\-]+))"
+)
+
+
+class _Selector:
+    """Calico label selectors.
+
+    Supported: ``all()``, ``has(k)``, ``k == 'v'``, ``!=``, ``in``, ``not in``, ``!``, ``&&``,
+    ``||`` and parentheses.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.tokens: list[tuple[str, str]] = []
+        pos = 0
+        text = text.strip()
+        while pos < len(text):
+            m = _TOKEN.match(text, pos)
+            if m is None or m.end() == pos:
+                raise ValueError(f"bad selector {text!r} at {pos}")
+            pos = m.end()
+            kind = m.lastgroup or "op"
+            val = m.group(kind)
+            if kind == "str":
+                val = val[1:-1]
+            self.tokens.append((kind, val))
+        self.i = 0
+
+    def _peek(self) -> tuple[str, str] | None:
+        return self.tokens[self.i] if self.i < len(self.tokens) else None
+
+    def _take(self) -> tuple[str, str]:
+        tok = self._peek()
+        if tok is None:
+            raise ValueError("unexpected end of selector")
+        self.i += 1
+        return tok
+
+    def _expect(self, value: str) -> None:
+        if self._take()[1] != value:
+            raise ValueError(f"expected {value!r}")
+
+    def match(self, labels: Mapping[str, str]) -> bool:
+        if not self.tokens:
+            return True
+        self.i = 0
+        ok = self._or(labels)
+        if self._peek() is not None:
+            raise ValueError("trailing tokens in selector")
+        return ok
+
+    def _or(self, labels: Mapping[str, str]) -> bool:
+        ok = self._and(labels)
+        while self._peek() == ("op", "||"):
+            self._take()
+            ok = self._and(labels) or ok
+        return ok
+
+    def _and(self, labels: Mapping[str, str]) -> bool:
+        ok = self._unary(labels)
+        while self._peek() == ("op", "&&"):
+            self._take()
+            ok = self._unary(labels) and ok
+        return ok
+
+    def _unary(self, labels: Mapping[str, str]) -> bool:
+        tok = self._take()
+        if tok == ("op", "!"):
+            return not self._unary(labels)
+        if tok == ("op", "("):
+            ok = self._or(labels)
+            self._expect(")")
+            return ok
+        if tok[0] != "word":
+            raise ValueError(f"unexpected {tok[1]!r}")
+        word = tok[1]
+        if word in ("all", "has") and self._peek() == ("op", "("):
+            self._take()
+            if word == "all":
+                self._expect(")")
+                return True
+            key = self._take()[1]
+            self._expect(")")
+            return key in labels
+        nxt = self._take()
+        if nxt[1] in ("==", "!="):
+            value = self._take()[1]
+            equal = labels.get(word) == value
+            return equal if nxt[1] == "==" else not equal
+        negate = False
+        if nxt == ("word", "not"):
+            negate = True
+            nxt = self._take()
+        if nxt == ("word", "in"):
+            self._expect("{")
+            values: set[str] = set()
+            while self._peek() != ("op", "}"):
+                values.add(self._take()[1])
+                if self._peek() == ("op", ","):
+                    self._take()
+            self._expect("}")
+            inside = labels.get(word) in values
+            return not inside if negate else inside
+        raise ValueError(f"unsupported selector operator {nxt[1]!r}")
+
+
+def selector_matches(selector: str | None, labels: Mapping[str, str]) -> bool:
+    """Whether a Calico selector matches ``labels``. An invalid selector matches nothing.
+
+    >>> selector_matches("rack == 'r1' && has(kubernetes.io/hostname)",
+    ...                  {"rack": "r1", "kubernetes.io/hostname": "n1"})
+    True
+    >>> selector_matches("rack in {'r2', 'r3'}", {"rack": "r1"})
+    False
+    """
+    if selector is None:
+        return True
+    try:
+        return _Selector(selector).match(labels)
+    except ValueError:
+        return False
+
+
+# --------------------------------------------------------------------------- cluster reading
+
+
+def _spec(obj: Mapping[str, Any]) -> dict[str, Any]:
+    spec = obj.get("spec")
+    return spec if isinstance(spec, dict) else {}
+
+
+def _meta(obj: Mapping[str, Any]) -> dict[str, Any]:
+    meta = obj.get("metadata")
+    return meta if isinstance(meta, dict) else {}
+
+
+def _net(value: Any) -> IPv4Net | None:
+    try:
+        return ipaddress.IPv4Network(str(value), strict=False)
+    except ValueError:
+        return None
+
+
+def _addr(value: Any) -> IPv4Addr | None:
+    try:
+        return ipaddress.IPv4Address(str(value))
+    except ValueError:
+        return None
+
+
+def _peer_ip(value: Any) -> IPv4Addr | None:
+    """Calico's ``peerIP``: an address, optionally with ``:port``."""
+    text = str(value or "")
+    if text.count(":") == 1:
+        text = text.split(":", 1)[0]
+    return _addr(text)
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
+
+
+def _bgp_configuration(world: World) -> dict[str, Any]:
+    for obj in world.list(CALICO, "BGPConfiguration"):
+        if _meta(obj).get("name") == "default":
+            return _spec(obj)
+    return {}
+
+
+def _secret_value(world: World, ref: Mapping[str, Any]) -> str | None:
+    name, key = ref.get("name"), ref.get("key")
+    for obj in world.list("v1", "Secret"):
+        meta = _meta(obj)
+        if meta.get("name") != name or meta.get("namespace", CALICO_NAMESPACE) != CALICO_NAMESPACE:
+            continue
+        string_data = obj.get("stringData") or {}
+        if key in string_data:
+            return str(string_data[key])
+        data = obj.get("data") or {}
+        if key in data:
+            try:
+                return base64.b64decode(str(data[key])).decode()
+            except (binascii.Error, UnicodeDecodeError):
+                return None
+    return None
+
+
+def pools(world: World) -> list[tuple[IPv4Net, int]]:
+    """IPv4 pools ``(cidr, block prefix length)``: IPPool objects, else the intent's pod CIDR."""
+    out: list[tuple[IPv4Net, int]] = []
+    for obj in world.list(CALICO, "IPPool"):
+        spec = _spec(obj)
+        net = _net(spec.get("cidr"))
+        if net is None or spec.get("disabled") is True:
+            continue
+        out.append((net, _int(spec.get("blockSize")) or 26))
+    if not out and world.pod_cidr is not None:
+        out.append((world.pod_cidr, world.block_size))
+    return out
+
+
+def node_blocks(world: World) -> dict[str, list[IPv4Net]]:
+    """IPAM blocks per node, from the cluster's BlockAffinity objects."""
+    out: dict[str, list[IPv4Net]] = {}
+    for obj in world.list(CALICO, "BlockAffinity"):
+        spec = _spec(obj)
+        net = _net(spec.get("cidr"))
+        if net is None or str(spec.get("deleted", "false")) == "true":
+            continue
+        if spec.get("state", "confirmed") != "confirmed":
+            continue
+        out.setdefault(str(spec.get("node")), []).append(net)
+    for nets in out.values():
+        nets.sort()
+    return out
+
+
+def block_affinity(node: str, cidr: IPv4Net) -> dict[str, Any]:
+    """A Calico BlockAffinity object (name as Calico builds it)."""
+    name = f"{node}-{str(cidr).replace('.', '-').replace('/', '-')}"
+    return {
+        "apiVersion": CALICO,
+        "kind": "BlockAffinity",
+        "metadata": {"name": name},
+        "spec": {"state": "confirmed", "node": node, "cidr": str(cidr), "deleted": "false"},
+    }
+
+
+def plan_block_affinities(
+    world: World, preferred: Mapping[str, IPv4Net] | None = None
+) -> list[dict[str, Any]]:
+    """BlockAffinity objects to create for nodes that own no block yet.
+
+    Args:
+        world: the current world.
+        preferred: a block to use for a node when it is free (the seed's blocks).
+
+    Returns:
+        New objects (the caller stores them); empty when every node has a block.
+    """
+    have = node_blocks(world)
+    pool_list = pools(world)
+    if not pool_list:
+        return []
+    used: set[IPv4Net] = {b for nets in have.values() for b in nets}
+    out: list[dict[str, Any]] = []
+    iters = [(pool, pool.subnets(new_prefix=max(size, pool.prefixlen))) for pool, size in pool_list]
+    for node in world.nodes:
+        if have.get(node.name):
+            continue
+        pick = (preferred or {}).get(node.name)
+        if pick is not None and (pick in used or not any(pick.subnet_of(p) for p, _ in iters)):
+            pick = None
+        if pick is None:
+            for _pool, gen in iters:
+                pick = next((b for b in gen if b not in used), None)
+                if pick is not None:
+                    break
+        if pick is None:
+            break
+        used.add(pick)
+        out.append(block_affinity(node.name, pick))
+    return out
+
+
+def next_pod_ip(world: World, node: str) -> IPv4Addr | None:
+    """The address Calico IPAM would hand the next pod on ``node`` (after the highest in use)."""
+    blocks = node_blocks(world).get(node, [])
+    used: set[IPv4Addr] = set()
+    for pod in world.list("v1", "Pod"):
+        ip = _addr((pod.get("status") or {}).get("podIP"))
+        if ip is not None:
+            used.add(ip)
+    for block in blocks:
+        taken = [ip for ip in used if ip in block]
+        start = max(taken) + 1 if taken else block.network_address + 1
+        candidate = start
+        while candidate in block and candidate != block.broadcast_address:
+            if candidate not in used:
+                return candidate
+            candidate += 1
+    return None
+
+
+# --------------------------------------------------------------------------- compute
+
+
+@dataclass(frozen=True)
+class _Calico:
+    mesh: bool
+    default_as: int
+    service_cidrs: list[IPv4Net]
+    node_as: dict[str, int]
+    labels: dict[str, dict[str, str]]
+    peers: list[dict[str, Any]]
+
+
+def _read_calico(world: World) -> _Calico:
+    cfg = _bgp_configuration(world)
+    mesh = cfg.get("nodeToNodeMeshEnabled", True) is not False
+    default_as = _int(cfg.get("asNumber")) or DEFAULT_AS
+    services: list[IPv4Net] = []
+    for key in ("serviceClusterIPs", "serviceExternalIPs", "serviceLoadBalancerIPs"):
+        for item in cfg.get(key) or []:
+            net = _net(item.get("cidr")) if isinstance(item, dict) else None
+            if net is not None and net not in services:
+                services.append(net)
+    node_as: dict[str, int] = {}
+    for obj in world.list(CALICO, "Node"):
+        asn = _int((_spec(obj).get("bgp") or {}).get("asNumber"))
+        if asn is not None:
+            node_as[str(_meta(obj).get("name"))] = asn
+    labels: dict[str, dict[str, str]] = {}
+    for obj in world.list("v1", "Node"):
+        meta = _meta(obj)
+        labels[str(meta.get("name"))] = {
+            str(k): str(v) for k, v in (meta.get("labels") or {}).items()
+        }
+    return _Calico(
+        mesh=mesh,
+        default_as=default_as,
+        service_cidrs=services,
+        node_as=node_as,
+        labels=labels,
+        peers=world.list(CALICO, "BGPPeer"),
+    )
+
+
+@dataclass
+class _CalicoPeer:
+    ip: IPv4Addr
+    asn: int | None
+    peer_type: NodePeerType
+    password: str | None
+
+
+def _node_peers(world: World, cal: _Calico, node: NodeFacts) -> list[_CalicoPeer]:
+    labels = cal.labels.get(node.name, dict(node.labels))
+    glob: dict[str, _CalicoPeer] = {}
+    specific: dict[str, _CalicoPeer] = {}
+    for obj in cal.peers:
+        spec = _spec(obj)
+        ip = _peer_ip(spec.get("peerIP"))
+        if ip is None or spec.get("peerSelector"):
+            continue
+        target = spec.get("node")
+        selector = spec.get("nodeSelector")
+        if target:
+            if target != node.name:
+                continue
+            kind: NodePeerType = "node specific"
+        elif selector:
+            if not selector_matches(str(selector), labels):
+                continue
+            kind = "node specific"
+        else:
+            kind = "global"
+        if ip in (node.bgp_ip, node.mgmt_ip):
+            continue  # Calico never peers a node with itself
+        password = None
+        ref = (spec.get("password") or {}).get("secretKeyRef")
+        if isinstance(ref, dict):
+            password = _secret_value(world, ref)
+        peer = _CalicoPeer(ip, _int(spec.get("asNumber")), kind, password)
+        (glob if kind == "global" else specific).setdefault(str(ip), peer)
+    # BIRD protocol order (calico's bird.cfg): mesh, then global, then node-specific, by address.
+    return [glob[k] for k in sorted(glob)] + [specific[k] for k in sorted(specific)]
+
+
+def _advertised(
+    world: World, cal: _Calico, blocks: dict[str, list[IPv4Net]]
+) -> dict[str, list[IPv4Net]]:
+    pool_nets = [p for p, _ in pools(world)]
+    out: dict[str, list[IPv4Net]] = {n.name: list(blocks.get(n.name, [])) for n in world.nodes}
+    for pod in world.list("v1", "Pod"):
+        node = (pod.get("spec") or {}).get("nodeName")
+        if node not in out or (pod.get("spec") or {}).get("hostNetwork"):
+            continue
+        ip = _addr((pod.get("status") or {}).get("podIP"))
+        if ip is None or not any(ip in p for p in pool_nets):
+            continue
+        if any(ip in b for b in blocks.get(str(node), [])):
+            continue
+        host = ipaddress.IPv4Network(f"{ip}/32")
+        if host not in out[str(node)]:
+            out[str(node)].append(host)
+    for name, nets in out.items():
+        own = sorted(nets)
+        out[name] = own + [s for s in cal.service_cidrs if s not in own]
+    return out
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    switch_state: SessionState | None
+    switch_detail: str | None
+    node_state: Literal["up", "start"]
+    node_info: str
+
+
+def _iface_for(snap: SwitchSnapshot, ip: IPv4Addr) -> str | None:
+    for iface in snap.interfaces:
+        if iface.vrf == "default" and not iface.shutdown and ip in iface.address.network:
+            return iface.name
+    return None
+
+
+def _svi_matches(snap: SwitchSnapshot, peer_ip: IPv4Addr, node_ip: IPv4Addr) -> bool:
+    for iface in snap.interfaces:
+        if (
+            iface.vrf == "default"
+            and not iface.shutdown
+            and iface.address.ip == peer_ip
+            and node_ip in iface.address.network
+            and node_ip != peer_ip
+        ):
+            return True
+    return False
+
+
+def _session(
+    world: World,
+    snap: SwitchSnapshot,
+    nb: BgpNeighborConfig | None,
+    node: NodeFacts | None,
+    node_as: int | None,
+    peer: _CalicoPeer | None,
+) -> _Outcome:
+    """Both ends of one switch-node session; ``nb``/``peer`` None when that side has no config."""
+    if nb is not None and nb.shutdown:
+        return _Outcome("Idle", "Idle(Admin)", "start", INFO_REFUSED)
+    if node is None:
+        return _Outcome("Active", None, "start", INFO_CONNECT)
+    if snap.name in world.link_down or node.name in world.link_down:
+        return _Outcome("Connect", None, "start", INFO_CONNECT)
+    if node.name in world.bird_down:
+        return _Outcome("Active", None, "start", INFO_REFUSED)
+    if peer is None:
+        # The node has no BGP peer for this switch: BIRD refuses the switch's connection.
+        return _Outcome("Active", None, "start", INFO_REFUSED)
+    if not _svi_matches(snap, peer.ip, node.bgp_ip):
+        return _Outcome("Active", None, "start", INFO_CONNECT)
+    if nb is None or snap.bgp is None:
+        return _Outcome(None, None, "start", INFO_REFUSED)
+    if nb.remote_as is None or nb.remote_as != node_as:
+        return _Outcome("Active", None, "start", "Active Received: Bad peer AS")
+    if peer.asn != snap.bgp.asn:
+        return _Outcome("Active", None, "start", "Active BGP Error: Bad peer AS")
+    if (nb.password or None) != (peer.password or None):
+        # TCP-MD5 mismatch: segments are dropped silently, neither side gets an answer.
+        return _Outcome("Active", None, "start", INFO_CONNECT)
+    return _Outcome("Established", None, "up", "Established")
+
+
+def _since(
+    prev: Mapping[tuple[str, ...], tuple[str, float]],
+    out: SinceMap,
+    key: tuple[str, ...],
+    state: str,
+    now: float,
+) -> float:
+    old = prev.get(key)
+    since = old[1] if old is not None and old[0] == state else now
+    out[key] = (state, since)
+    return since
+
+
+def _router_id(snap: SwitchSnapshot) -> str | None:
+    if snap.bgp is not None and snap.bgp.router_id:
+        return snap.bgp.router_id
+    loops = [
+        i.address.ip
+        for i in snap.interfaces
+        if i.name.startswith("Loopback") and i.vrf == "default"
+    ]
+    if loops:
+        return str(max(loops))
+    addrs = [i.address.ip for i in snap.interfaces if i.vrf == "default"]
+    return str(max(addrs)) if addrs else None
+
+
+def compute(world: World, now: float) -> SimResult:
+    """Sessions and routes of the whole lab from both sides' configuration.
+
+    Args:
+        world: switch snapshots, cluster objects, node facts, faults, previous start times.
+        now: the clock (epoch seconds) used for sessions that change state in this step.
+
+    Returns:
+        A view per switch, the state per node, and the session start times to carry over.
+    """
+    cal = _read_calico(world)
+    blocks = node_blocks(world)
+    adverts = _advertised(world, cal, blocks)
+    since: SinceMap = {}
+    prev = world.previous
+    nodes_by_ip = {n.bgp_ip: n for n in world.nodes}
+    node_as = {n.name: cal.node_as.get(n.name, cal.default_as) for n in world.nodes}
+    peers_of = {n.name: _node_peers(world, cal, n) for n in world.nodes}
+
+    # Addresses of switches (default VRF) -> switch name, for nodes' peer lookups.
+    switch_by_addr: dict[IPv4Addr, str] = {}
+    for sname, snap in world.switches.items():
+        for iface in snap.interfaces:
+            if iface.vrf == "default":
+                switch_by_addr.setdefault(iface.address.ip, sname)
+
+    switch_views: dict[str, SwitchBgpView] = {}
+    for sname, snap in sorted(world.switches.items()):
+        if snap.bgp is None:
+            switch_views[sname] = SwitchBgpView(router_id=_router_id(snap), local_as=None)
+            continue
+        peers: list[PeerState] = []
+        offers: dict[IPv4Net, list[tuple[IPv4Addr, str | None]]] = {}
+        for addr_text, nb in snap.bgp.neighbors.items():
+            nb_ip = _addr(addr_text)
+            node = nodes_by_ip.get(nb_ip) if nb_ip is not None else None
+            peer = None
+            if node is not None:
+                peer = next(
+                    (p for p in peers_of[node.name] if switch_by_addr.get(p.ip) == sname), None
+                )
+            out = _session(world, snap, nb, node, node_as.get(node.name) if node else None, peer)
+            state = out.switch_state or "Active"
+            t = _since(prev, since, ("switch", sname, addr_text), out.switch_detail or state, now)
+            count = 0
+            if state == "Established" and node is not None and nb.activated_ipv4:
+                count = len(adverts.get(node.name, []))
+                for net in adverts.get(node.name, []):
+                    offers.setdefault(net, []).append((node.bgp_ip, _iface_for(snap, node.bgp_ip)))
+            peers.append(
+                PeerState(
+                    neighbor=addr_text,
+                    remote_as=nb.remote_as or 0,
+                    state=state,
+                    since=t,
+                    prefixes_received=count,
+                    prefixes_accepted=count,
+                    description=nb.description,
+                    state_detail=out.switch_detail,
+                )
+            )
+        peers.sort(key=lambda p: _addr(p.neighbor) or IPv4Addr(0))
+        routes: list[BgpRoute] = []
+        ebgp = {
+            p.neighbor for p in peers if p.state == "Established" and p.remote_as != snap.bgp.asn
+        }
+        width = max(1, snap.bgp.maximum_paths or 1)
+        for net in sorted(offers):
+            paths = sorted(offers[net], key=lambda p: p[0])[:width]
+            external = str(paths[0][0]) in ebgp
+            routes.append(
+                BgpRoute(
+                    prefix=net,
+                    next_hops=[str(p[0]) for p in paths],
+                    code="B E" if external else "B I",
+                    distance=20 if external else 200,
+                    interface=paths[0][1],
+                )
+            )
+        switch_views[sname] = SwitchBgpView(
+            router_id=_router_id(snap), local_as=snap.bgp.asn, peers=peers, routes=routes
+        )
+
+    node_states: dict[str, NodeState] = {}
+    for node in world.nodes:
+        running = node.name not in world.bird_down
+        bird_since = _since(prev, since, ("bird", node.name), "up" if running else "down", now)
+        mesh_link = node.mgmt_ip is not None or node.name not in world.link_down
+        capable = running and mesh_link
+        mesh_since = _since(prev, since, ("mesh", node.name), "up" if capable else "down", now)
+        rows: list[NodePeerView] = []
+        for peer in peers_of[node.name]:
+            owner = switch_by_addr.get(peer.ip)
+            if owner is None:
+                out = _Outcome(None, None, "start", INFO_CONNECT)
+            else:
+                osnap = world.switches[owner]
+                onb = osnap.bgp.neighbors.get(str(node.bgp_ip)) if osnap.bgp else None
+                out = _session(world, osnap, onb, node, node_as[node.name], peer)
+            t = _since(
+                prev, since, ("node", node.name, str(peer.ip)), out.node_state + out.node_info, now
+            )
+            rows.append(
+                NodePeerView(
+                    peer_address=str(peer.ip),
+                    peer_type=peer.peer_type,
+                    state=out.node_state,
+                    since=t,
+                    info=out.node_info,
+                )
+            )
+        node_states[node.name] = NodeState(
+            facts=node,
+            as_number=node_as[node.name],
+            bird_running=running,
+            mesh_capable=capable,
+            mesh_since=mesh_since,
+            bird_since=bird_since,
+            peers=rows,
+            advertised=adverts.get(node.name, []),
+            blocks=blocks.get(node.name, []),
+        )
+    return SimResult(
+        now=now, switches=switch_views, nodes=node_states, mesh_enabled=cal.mesh, since=since
+    )
+
+
+def objects_by_kind(items: Iterable[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """Group Kubernetes objects by ``(apiVersion, kind)`` (for building a :class:`World`)."""
+    out: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for obj in items:
+        out.setdefault((str(obj.get("apiVersion")), str(obj.get("kind"))), []).append(obj)
+    return out
