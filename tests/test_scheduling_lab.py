@@ -141,6 +141,7 @@ def test_scheduled_rollback_restores_snapshot(
     assert state(clean_lab) != before
     code, out, err = cli(["schedule", "rollback", "--run", report.run_id, "--in", "1s"], capsys)
     assert code == 0, err
+    assert "scheduled rollback-" in out
     (job,) = list_jobs(paths)
     scheduler()
     assert wait_for(lambda: outcomes(paths, job.job_id) == ["ok"], 30)
@@ -160,6 +161,7 @@ def test_scheduled_compliance_writes_its_report(
         ["schedule", "compliance", "--every", "1s", "--lab", "--report-dir", str(reports)], capsys
     )
     assert code == 0, err
+    assert "every 1s" in out
     (job,) = list_jobs(paths)
     scheduler()
     assert wait_for(lambda: len(job_runs(paths, job.job_id)) >= 1, 30)
