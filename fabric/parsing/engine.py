@@ -103,7 +103,10 @@ def _compile(path: Path) -> LineTemplate:
     doc_match = _DOC_RE.search(text)
     if doc_match is None:
         raise TemplateError(f"{path}: no <doc> block")
-    parser = ttp.ttp(template=text, log_level="CRITICAL")
+    try:
+        parser = ttp.ttp(template=text, log_level="CRITICAL")
+    except (Exception, SystemExit) as exc:  # TTP exits on a template it cannot load
+        raise TemplateError(f"{path}: TTP cannot load the template: {exc!r}") from None
     templates = parser._templates
     if len(templates) != 1 or len(templates[0].groups) != 1:
         raise TemplateError(f"{path}: expected exactly one <group>")
