@@ -212,7 +212,15 @@ def is_unreachable(exc: BaseException | None) -> bool:
     if isinstance(exc, UnreachableError | ConnectionError | TimeoutError):
         return True
     name = type(exc).__name__
-    return name in ("ConnectionException", "ConnectionClosedException", "NoValidConnectionsError")
+    # napalm, pyeapi (its ConnectionError is not the builtin one), paramiko, urllib3
+    return name in (
+        "ConnectionException",
+        "ConnectionClosedException",
+        "ConnectionError",
+        "NoValidConnectionsError",
+        "MaxRetryError",
+        "NewConnectionError",
+    )
 
 
 def run_on(nr: Nornir, names: Collection[str], task: Any, name: str, **kwargs: Any) -> Any:
@@ -518,13 +526,19 @@ class _Deploy:
                 self.sessions[name] = plan.session
             self.say("plan", name, "changes" if plan.changed else "no change")
 
-    def _abort_open_sessions(self) -> None:
-        """Abort the (not yet committed) sessions the plan left open."""
+    def _abort_open_sessions(self, names: Collection[str] | None = None) -> None:
+        """Abort the uncommitted sessions the plan left open (best effort, errors noted)."""
         from fabric.steps.eos import _driver
 
         if not self.sessions or self.nr is None:
             return
-        open_ = {n: s for n, s in self.sessions.items() if n in self.plans}
+        open_ = {
+            n: s
+            for n, s in self.sessions.items()
+            if n in self.plans and (names is None or n in names)
+        }
+        if not open_:
+            return
 
         def task(t: Any) -> Any:
             from nornir.core.task import Result
@@ -537,7 +551,11 @@ class _Deploy:
                 dev.config_session = None
             return Result(host=t.host)
 
-        run_on(self.nr, open_, task, "abort")
+        failures = host_failures(run_on(self.nr, open_, task, "abort"), open_)
+        for name, exc in failures.items():
+            r = self.row(name, "switch")
+            note = f"session {open_[name]} left open: {error_text(exc)}"
+            r.error = f"{r.error}; {note}" if r.error else note
 
     def _snapshot(self) -> None:
         taken = utcnow()
@@ -580,10 +598,14 @@ class _Deploy:
             if name in failures:
                 self.fail(name, "switch", failures[name])
                 ok = False
-            else:
-                r = self.row(name, "switch")
-                r.changed = r.committed = True
-                self.say("commit", name, "committed (pending confirm)")
+        # a session whose commit failed is still open on the device: abort it
+        self._abort_open_sessions(set(failures))
+        for name in names:
+            if name in failures:
+                continue
+            r = self.row(name, "switch")
+            r.changed = r.committed = True
+            self.say("commit", name, "committed (pending confirm)")
         self.persist()
         return ok
 
