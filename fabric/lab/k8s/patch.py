@@ -383,9 +383,10 @@ def server_side_apply(
     if conflicts and not force:
         raise ApplyConflictError(conflicts)
     if force:
+        lost = {(m, f) for m, _, f in conflicts}
         for m in managers:
             if m is not mine:
-                m.paths = {p for p in m.paths if not any(_overlaps(a, p) for a in applied_paths)}
+                m.paths = {p for p in m.paths if (m.manager, "." + ".".join(p)) not in lost}
     result: dict[str, Any] = copy.deepcopy(live) if live is not None else {}
     if mine is not None:
         others = set().union(*(m.paths for m in managers if m is not mine))

@@ -28,6 +28,7 @@ import hmac
 import json
 import random
 import string
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -59,7 +60,7 @@ KUBE_VERSION = {
     "compiler": "gc",
     "platform": "linux/amd64",
 }
-_ANONYMOUS = frozenset({"/version", "/healthz", "/livez", "/readyz"})
+_ANONYMOUS = frozenset({"/version", "/version/", "/healthz", "/livez", "/readyz"})
 _HISTORY = 2000
 _VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
@@ -215,6 +216,7 @@ class KubeApiServer:
         )
         self._watches: list[_Watch] = []
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._transports: weakref.WeakSet[asyncio.Transport] = weakref.WeakSet()
         store.add_watcher(self._on_event)
 
     # ------------------------------------------------------------------ app
@@ -245,14 +247,23 @@ class KubeApiServer:
     async def _on_shutdown(self, app: web.Application) -> None:
         for w in list(self._watches):
             w.queue.put_nowait(None)
+        # Idle keep-alive TLS connections would otherwise wait (up to 30 s) for the client's
+        # close_notify, and leak their socket if the loop stops first.
+        for transport in list(self._transports):
+            transport.abort()
+        await asyncio.sleep(0)
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.transport is not None:
+            self._transports.add(request.transport)
         try:
-            if request.path not in _ANONYMOUS:
-                auth = request.headers.get("Authorization", "")
+            auth = request.headers.get("Authorization")
+            # Like the real server: no credentials = anonymous (public paths only); wrong
+            # credentials = 401 everywhere.
+            if auth is not None or request.path not in _ANONYMOUS:
                 expected = f"Bearer {self._token}"
-                if not hmac.compare_digest(auth.encode(), expected.encode()):
+                if not hmac.compare_digest((auth or "").encode(), expected.encode()):
                     raise ApiError(401, "Unauthorized", "Unauthorized")
             return await handler(request)
         except ApiError as err:

@@ -74,6 +74,11 @@ def _atomic_write(path: Path, text: str) -> None:
 
 def _comparable(obj: dict[str, Any]) -> dict[str, Any]:
     meta = {k: v for k, v in obj.get("metadata", {}).items() if k not in _VOLATILE_META}
+    # ownership changes count (a server-side apply may change only them); timestamps do not
+    meta["managedFields"] = [
+        {k: v for k, v in entry.items() if k != "time"}
+        for entry in obj.get("metadata", {}).get("managedFields") or []
+    ]
     return {**obj, "metadata": meta}
 
 
