@@ -218,3 +218,29 @@ def test_export_accepted_by_kubectl_server_dry_run(
     )
     assert res.returncode == 0, res.stderr
     assert res.stdout.count("(server dry run)") == 3
+
+
+def test_scheduled_deploy_with_confirm_window(
+    clean_lab: Any,
+    paths: ProjectPaths,
+    scheduler: Callable[[], Scheduler],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    before = state(clean_lab)
+    code, out, err = cli(
+        ["schedule", "deploy", "--in", "1s", "--lab", "--confirm-within", "4s"], capsys
+    )
+    assert code == 0, err
+    assert "scheduled deploy-" in out
+    (job,) = list_jobs(paths)
+    assert job.record.params == {"lab": True, "limit": [], "confirm_within": 4}
+    scheduler()
+    assert wait_for(lambda: outcomes(paths, job.job_id) == ["ok"], 30)
+    (run,) = job_runs(paths, job.job_id)
+    assert run.run_id is not None
+    deploy_run = StateDB(paths.state / "state.db").get_run(run.run_id, with_snapshots=False)
+    assert deploy_run.kind == "deploy" and deploy_run.options["lab"] is True
+    assert state(clean_lab) != before  # deployed by the scheduler ...
+    confirm = confirm_job_id(run.run_id)
+    assert wait_for(lambda: outcomes(paths, confirm) == ["ok"], 30)
+    assert state(clean_lab) == before  # ... and rolled back when nobody confirmed
