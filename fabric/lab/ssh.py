@@ -200,9 +200,21 @@ class NodeShell:
 
 
 class _Auth(asyncssh.SSHServer):
-    def __init__(self, username: str, password: str) -> None:
+    def __init__(
+        self, username: str, password: str, connections: set[asyncssh.SSHServerConnection]
+    ) -> None:
         self._username = username
         self._password = password
+        self._connections = connections
+        self._conn: asyncssh.SSHServerConnection | None = None
+
+    def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
+        self._conn = conn
+        self._connections.add(conn)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._conn is not None:
+            self._connections.discard(self._conn)
 
     def begin_auth(self, username: str) -> bool:
         return True
@@ -254,6 +266,7 @@ class NodeSshServer:
             else None
         )
         self._acceptor: asyncssh.SSHAcceptor | None = None
+        self._connections: set[asyncssh.SSHServerConnection] = set()
 
     @property
     def listening(self) -> bool:
@@ -265,7 +278,7 @@ class NodeSshServer:
         if self._acceptor is not None:
             return
         self._acceptor = await asyncssh.create_server(
-            lambda: _Auth(self._username, self._password),
+            lambda: _Auth(self._username, self._password, self._connections),
             self.host,
             self.port,
             server_host_keys=[self._host_key],
@@ -276,11 +289,16 @@ class NodeSshServer:
         )
 
     async def close(self) -> None:
-        """Close the listener (new connections are refused; open sessions end)."""
+        """Close the listener and every open session (new connections are refused)."""
         acceptor, self._acceptor = self._acceptor, None
         if acceptor is not None:
             acceptor.close()
             await acceptor.wait_closed()
+        conns, self._connections = list(self._connections), set()
+        for conn in conns:
+            conn.close()
+        for conn in conns:
+            await conn.wait_closed()
 
     async def _handle(self, process: asyncssh.SSHServerProcess[str]) -> None:
         if process.command is not None:
