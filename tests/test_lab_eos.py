@@ -206,8 +206,12 @@ def _running(served: Served, loop_thread: LoopThread) -> str:
 # --------------------------------------------------------------------------- connect
 
 
-def test_napalm_over_https_verifies_the_lab_ca(serve: Callable[..., Served]) -> None:
+def test_napalm_over_https_verifies_the_lab_ca(
+    serve: Callable[..., Served], loop_thread: LoopThread
+) -> None:
     s = serve()
+    user_line = f"username {USER} privilege 15 role network-admin secret sha512 $6$salt$hash\n"
+    loop_thread.run(lambda: s.switch.load_config(user_line + SEED_BODY))
     driver = s.napalm("https")
     facts = driver.get_facts()
     assert facts["hostname"] == "eos-tor-001"
@@ -218,6 +222,9 @@ def test_napalm_over_https_verifies_the_lab_ca(serve: Callable[..., Served]) -> 
     assert "router bgp 65535" in config["running"]
     assert config["running"].startswith("! Command: show running-config\n")
     assert "! device: eos-tor-001 (vEOS-lab, EOS-4.30.3M)" in config["running"]
+    sanitized = driver.get_config(retrieve="running", sanitized=True)["running"]
+    assert "secret sha512 <removed>" in sanitized
+    assert "$6$" not in sanitized
     driver.close()
 
 

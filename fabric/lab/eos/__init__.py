@@ -741,7 +741,7 @@ class _Cli:
     def _h_show_running(self, t: list[str], data: str | None, fmt: str) -> Any:
         text = self.sw._render(self.sw._running, " ".join(t))
         if fmt == "text":
-            return text
+            return _sanitize(text) if "sanitized" in t else text
         return {
             **self.sw._running.to_json(),
             "header": [
@@ -919,6 +919,14 @@ class _Cli:
         s.tree = ConfigTree()
         self._enter(s.tree, s)
         return {}
+
+
+_SECRET_RE = re.compile(r"(?m)^(\s*(?:username \S+ .*?secret|neighbor \S+ password)(?: \S+)?) \S+$")
+
+
+def _sanitize(text: str) -> str:
+    """``show running-config sanitized``: secrets and passwords replaced by ``<removed>``."""
+    return _SECRET_RE.sub(r"\1 <removed>", text)
 
 
 def _unconverted() -> _CommandFailed:
