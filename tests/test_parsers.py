@@ -105,6 +105,8 @@ def _foreign_pairs() -> list[tuple[tuple[str, str, Path], str, str]]:
                 continue
             if "running-config" in parser.name and "running-config" in case[1]:
                 continue
+            if case[2].stem.startswith("empty_no_resources") and parser.platform == "kubernetes":
+                continue  # "No resources found" is the empty answer of every kubectl get
             pairs.append((case, parser.platform, parser.name))
     return pairs
 

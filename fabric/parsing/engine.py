@@ -204,12 +204,18 @@ def match_lines_ttp(template: LineTemplate, command: str, lines: Sequence[Line])
     for index, line in enumerate(lines):
         if index not in matched:
             raise ParseError(command, line.text)
+    # Where several forms match a line, TTP prefers the form of the group being filled, i.e.
+    # the first one in template order, except on the very first line (no group yet): there
+    # it keeps the last. The first line is therefore given twice and its first reading dropped.
+    if lines:
+        data = lines[0].text + "\n" + data
     parser = ttp.ttp(data=data, template=template.text, log_level="CRITICAL")
     parser.parse()
     result = parser.result()
     records: list[dict[str, str]] = []
     for item in _walk(result):
         records.extend(item)
+    records = records[1:]
     if len(records) != len(lines):
         raise ParseError(
             command, None, f"TTP returned {len(records)} rows for {len(lines)} matched lines"

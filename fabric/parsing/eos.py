@@ -330,6 +330,11 @@ def assemble_running_config_bgp(
         if section_only:
             return RunningConfigBgp(router_bgp=None)
         raise ParseError(command, None, "empty output")
+    if section_only and rows[0].kind != "router_bgp":
+        raise fail(command, rows[0], "the section does not start with 'router bgp'")
+    if not section_only and not any(r.kind in ("comment", "router_bgp") for r in rows):
+        # EOS separates every block of a running-config with "!": text without one is not it
+        raise fail(command, rows[0], "not a running-config (no '!' separator, no router bgp)")
     indented = any(r.line.indent > 0 for r in rows)
     glob: _Instance | None = None
     vrfs: dict[str, _Instance] = {}
