@@ -59,6 +59,13 @@ _output_option = click.option(
 )
 
 
+def _console() -> Any:
+    """A rich console; at least 160 columns wide when not a terminal (logs, pipes)."""
+    from rich.console import Console
+
+    return Console() if sys.stdout.isatty() else Console(width=160)
+
+
 def _print_scheduled(job: Any) -> None:
     from fabric.scheduling import describe_trigger
     from fabric.scheduling.timespec import format_local
@@ -206,25 +213,21 @@ def schedule_list_cmd(output: str, show_all: bool) -> None:
     if not jobs:
         click.echo("no scheduled jobs")
         return
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(title="scheduled jobs")
-    for col in ("id", "kind", "schedule", "next run", "params", "by", "status"):
-        table.add_column(col, no_wrap=col in ("id", "next run"), overflow="fold")
+    cols = ("id", "kind", "schedule", "next run", "params", "by")
+    for col in (*cols, "status") if show_all else cols:
+        table.add_column(col, no_wrap=col in ("id", "kind", "next run"), overflow="fold")
     for j in jobs:
         r = j.record
-        params = ", ".join(f"{k}={v}" for k, v in sorted(r.params.items()) if v not in (None, []))
-        table.add_row(
-            r.job_id,
-            r.kind,
-            describe_trigger(r.trigger),
-            format_local(j.next_run),
-            params,
-            r.scheduled_by,
-            r.status,
+        params = ", ".join(
+            f"{k}={v}" for k, v in sorted(r.params.items()) if v not in (None, [], False)
         )
-    Console().print(table)
+        row = [r.job_id, r.kind, describe_trigger(r.trigger), format_local(j.next_run)]
+        row += [params, r.scheduled_by]
+        table.add_row(*row, *([r.status] if show_all else []))
+    _console().print(table)
 
 
 @schedule_group.command("cancel")
@@ -271,7 +274,6 @@ def schedule_history_cmd(job_id: str | None, output: str) -> None:
     if not runs:
         click.echo("no job runs recorded")
         return
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(title="job runs")
@@ -287,7 +289,7 @@ def schedule_history_cmd(job_id: str | None, output: str) -> None:
             r.report_path or "-",
             r.message or "",
         )
-    Console().print(table)
+    _console().print(table)
 
 
 @schedule_group.command("export")
