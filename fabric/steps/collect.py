@@ -73,12 +73,8 @@ CALICO_RESOURCES: dict[str, str] = {
     "blockaffinities": "blockaffinities",
     "calico_nodes": "nodes",
 }
-#: Core resources read from the cluster: file stem -> path.
-CORE_RESOURCES: dict[str, str] = {
-    "nodes": "/api/v1/nodes",
-    "pods": "/api/v1/pods",
-    "services": "/api/v1/services",
-}
+#: Core (v1) resources read from the cluster, by file stem.
+CORE_RESOURCES: tuple[str, ...] = ("nodes", "pods", "services")
 PODS_TEXT = "kubectl_get_pods_-o_wide_-A"
 SERVICES_TEXT = "kubectl_get_svc_-o_wide_-A"
 
@@ -377,16 +373,15 @@ def _ssh_key_file(host: Host) -> str | None:
     return str(Path(str(key)).expanduser()) if key else None
 
 
-def run_ssh_command(host: Host, command: str, timeout: float = 30.0) -> str:
-    """Run ``command`` on ``host`` over SSH (paramiko) and return its standard output.
+def run_ssh_command(host: Host, command: str, timeout: float = 30.0) -> tuple[int, str, str]:
+    """Run ``command`` on ``host`` over SSH (paramiko): its exit status, stdout and stderr.
 
     Host keys: in lab mode (the host has ``lab`` data) any key is accepted; otherwise the
     system's known_hosts (plus ``ssh_known_hosts`` from the host data) must know it, unless the
     host sets ``ssh_host_key_policy: auto-add``.
 
     Raises:
-        UnreachableError: the connection or authentication failed, or the command exited
-            non-zero (the message carries its first line of standard error, never secrets).
+        UnreachableError: the connection or authentication failed.
     """
     import paramiko
 
@@ -421,10 +416,7 @@ def run_ssh_command(host: Host, command: str, timeout: float = 30.0) -> str:
         raise UnreachableError(f"{host.name}: ssh {host.hostname}:{host.port}: {exc}") from exc
     finally:
         client.close()
-    if rc != 0:
-        first = (err.strip().splitlines() or [""])[0]
-        raise UnreachableError(f"{host.name}: {command!r} exited with status {rc}: {first}")
-    return out
+    return rc, out, err
 
 
 def collect_node_state(
@@ -440,32 +432,33 @@ def collect_node_state(
 
     Returns:
         A Result whose ``result`` is a :class:`NodeState`.
+
+    Raises:
+        UnreachableError: SSH failed, or the command failed without printing a status.
+        ParseError: the output is not ``calicoctl node status``.
     """
     from nornir.core.task import Result
 
     cmd = command or str(task.host.get("node_status_command") or DEFAULT_NODE_COMMAND)
-    text = run_ssh_command(task.host, cmd)
+    rc, text, err = run_ssh_command(task.host, cmd)
+    if rc != 0 and not text.strip():
+        first = (err.strip().splitlines() or [""])[0]
+        raise UnreachableError(f"{task.host.name}: {cmd!r} exited with status {rc}: {first}")
+    # calicoctl exits 1 with "Calico process is not running.": that is state, not an error.
     _write(save_raw, task.host.name, NODE_STATUS_FILE + ".txt", text)
     return Result(host=task.host, result=parse_node_output(task.host.name, text, cmd))
 
 
-def _kube_list(api: Any, path: str) -> list[dict[str, Any]] | None:
-    """GET a list path; None on 404 (the resource is not served)."""
+def _kube_list(what: str, call: Any, *args: Any) -> list[dict[str, Any]] | None:
+    """Call a kubernetes-client list method for raw JSON; None on 404 (not served)."""
     from kubernetes.client.exceptions import ApiException
 
     try:
-        resp = api.call_api(
-            path,
-            "GET",
-            auth_settings=["BearerToken"],
-            response_type=None,
-            _preload_content=False,
-            _return_http_data_only=True,
-        )
+        resp = call(*args, _preload_content=False)
     except ApiException as exc:
         if exc.status == 404:
             return None
-        raise UnreachableError(f"GET {path}: HTTP {exc.status} {exc.reason}") from exc
+        raise UnreachableError(f"list {what}: HTTP {exc.status} {exc.reason}") from exc
     data = json.loads(resp.data)
     items: list[dict[str, Any]] = data.get("items") or []
     return items
@@ -483,6 +476,7 @@ def collect_cluster_state(task: Task, save_raw: Path | None = None) -> Result:
     Raises:
         UnreachableError: the API could not be reached or refused a request.
     """
+    from kubernetes import client
     from kubernetes import config as kube_config
     from nornir.core.task import Result
 
@@ -496,11 +490,20 @@ def collect_cluster_state(task: Task, save_raw: Path | None = None) -> Result:
         raise UnreachableError(f"{task.host.name}: kubeconfig {kubeconfig}: {exc}") from exc
     objects: dict[str, list[dict[str, Any]] | None] = {}
     try:
+        custom = client.CustomObjectsApi(api)
+        core = client.CoreV1Api(api)
         for stem, plural in CALICO_RESOURCES.items():
-            items = _kube_list(api, f"/apis/{CALICO_GROUP}/{CALICO_VERSION}/{plural}")
+            items = _kube_list(
+                plural, custom.list_cluster_custom_object, CALICO_GROUP, CALICO_VERSION, plural
+            )
             objects[stem] = None if items is None else [_trim_calico(o) for o in items]
-        for stem, path in CORE_RESOURCES.items():
-            items = _kube_list(api, path)
+        core_calls = {
+            "nodes": core.list_node,
+            "pods": core.list_pod_for_all_namespaces,
+            "services": core.list_service_for_all_namespaces,
+        }
+        for stem, call in core_calls.items():
+            items = _kube_list(stem, call)
             objects[stem] = None if items is None else [_TRIM[stem](o) for o in items]
     except UnreachableError as exc:
         raise UnreachableError(f"{task.host.name}: {exc}") from exc

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from fabric.checks import load_catalog
-from fabric.checks.base import Check, Status, worst
+from fabric.checks.base import Check, Status, Verdict, worst
 from fabric.checks.state import FabricState, HostFailure, node_state_text, switch_state_text
 from fabric.errors import ParseError, UnreachableError
 from fabric.intent import load_intent
@@ -186,7 +186,7 @@ def build_topology(state: FabricState, verdicts_status: dict[str, Status]) -> To
     return topo
 
 
-def judge(state: FabricState, checks: list[Check[Any]]) -> list[Any]:
+def judge(state: FabricState, checks: list[Check[Any]]) -> list[Verdict]:
     """Run every check on ``state`` (pure), in catalog order."""
     return [c.test(state) for c in checks]
 
@@ -227,6 +227,21 @@ def run_compliance(paths: ProjectPaths, options: ComplianceOptions) -> Complianc
         collect_online(state, paths, options)
         mode, where = "online", "lab" if options.lab else paths.rel(paths.inventory)
 
+    return report_from_state(state, checks, mode=mode, source=where, started=started, t0=t0)
+
+
+def report_from_state(
+    state: FabricState,
+    checks: list[Check[Any]],
+    *,
+    mode: Literal["online", "offline"] = "offline",
+    source: str = "",
+    started: str | None = None,
+    t0: float | None = None,
+) -> ComplianceReport:
+    """Run ``checks`` on ``state`` and assemble the report (pure apart from the clock)."""
+    t0 = time.perf_counter() if t0 is None else t0
+    started = started or dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     verdicts = judge(state, checks)
     per_host: dict[str, list[Status]] = {}
     for v in verdicts:
@@ -237,7 +252,7 @@ def run_compliance(paths: ProjectPaths, options: ComplianceOptions) -> Complianc
     host_status = {h: worst(s) for h, s in per_host.items()}
     return ComplianceReport(
         mode=mode,
-        source=where,
+        source=source,
         started=started,
         duration_s=round(time.perf_counter() - t0, 3),
         verdicts=verdicts,
