@@ -316,3 +316,19 @@ def test_build_intent_is_pure_over_raw() -> None:
     b = build_intent(raw, issues)
     assert a.intent == b.intent
     assert a.issues == b.issues
+
+
+def test_intent_lookups_follow_model_copy_and_ignore_the_index() -> None:
+    paths = ProjectPaths.discover(REPO)
+    a = load_intent(paths).intent
+    b = load_intent(paths).intent
+    assert a is not None and b is not None
+    a.switch("eos-tor-001")  # builds a's index only
+    assert a == b
+    moved = a.model_copy(
+        update={"switches": [a.switch("eos-tor-001").model_copy(update={"name": "tor-x"})]}
+    )
+    assert moved.switch("tor-x").name == "tor-x"
+    with pytest.raises(KeyError):
+        moved.switch("eos-tor-001")
+    assert moved != a

@@ -382,21 +382,37 @@ class Intent(_Strict):
     nodes: list[Node]
     switches: list[Switch]
 
-    _nodes_by_name: dict[str, Node] = PrivateAttr(default_factory=dict)
-    _switches_by_name: dict[str, Switch] = PrivateAttr(default_factory=dict)
+    # Name indexes, rebuilt when the lists are replaced (model_copy(update=...) keeps them).
+    _node_index: tuple[list[Node], dict[str, Node]] | None = PrivateAttr(default=None)
+    _switch_index: tuple[list[Switch], dict[str, Switch]] | None = PrivateAttr(default=None)
 
-    def model_post_init(self, context: Any, /) -> None:
-        """Index nodes and switches by name (lookups are O(1) at 5,000 nodes)."""
-        self._nodes_by_name = {n.name: n for n in self.nodes}
-        self._switches_by_name = {s.name: s for s in self.switches}
+    def __eq__(self, other: object) -> bool:
+        """Equal when the fields are equal (the name indexes do not count)."""
+        if not isinstance(other, Intent):
+            return NotImplemented
+        return (self.cluster, self.nodes, self.switches) == (
+            other.cluster,
+            other.nodes,
+            other.switches,
+        )
+
+    def __hash__(self) -> int:
+        """Hash of the fields (the model is frozen)."""
+        return hash((self.cluster, tuple(self.nodes), tuple(self.switches)))
 
     def node(self, name: str) -> Node:
         """Return the node called ``name`` (KeyError if absent)."""
-        return self._nodes_by_name[name]
+        idx = self._node_index
+        if idx is None or idx[0] is not self.nodes:
+            idx = self._node_index = (self.nodes, {n.name: n for n in self.nodes})
+        return idx[1][name]
 
     def switch(self, name: str) -> Switch:
         """Return the switch called ``name`` (KeyError if absent)."""
-        return self._switches_by_name[name]
+        idx = self._switch_index
+        if idx is None or idx[0] is not self.switches:
+            idx = self._switch_index = (self.switches, {s.name: s for s in self.switches})
+        return idx[1][name]
 
     def peers_for(self, node: Node) -> list[PeerData]:
         """The Calico peers that apply to ``node``: global ones, selector matches, its own."""
