@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import TextIO
 
 import click
 
@@ -19,7 +20,7 @@ import click
     show_default=True,
     help="Match with the line engine or with TTP's own engine (same result, slower).",
 )
-def parse_cmd(platform: str, command: str, file: click.utils.LazyFile, engine: str) -> None:
+def parse_cmd(platform: str, command: str, file: TextIO, engine: str) -> None:
     """Parse FILE (default: stdin), the output of COMMAND on PLATFORM, and print JSON.
 
     PLATFORM is arista_eos, calico or kubernetes; COMMAND as typed, e.g.

@@ -12,7 +12,7 @@ def asn(text: str) -> int:
     """An ASN as an integer in asplain; asdot ``X.Y`` is ``X * 65536 + Y``.
 
     >>> asn("65535"), asn("64497.232"), asn("1.0")
-    (65535, 4224778472, 65536)
+    (65535, 4226875624, 65536)
     """
     high, dot, low = text.partition(".")
     if dot:
