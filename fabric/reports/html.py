@@ -167,7 +167,7 @@ def render_html(report: ComplianceReport) -> str:
         f"{c.errored} not judged; exit code {int(report.exit_code)}.</p>",
         "<h2>Topology</h2>",
         f'<div class="topo">{render_svg(report.topology)}</div>',
-        "<h2>Failures</h2>",
+        "<h2>Failures and warnings</h2>",
     ]
     rows: list[str] = []
     for p in report.problems:
