@@ -323,8 +323,13 @@ def plan_calico(
     validates it now (nothing is stored).
     """
     changes: list[CalicoChange] = []
+    # one LIST per kind instead of one GET per object (hundreds of rack peers at scale)
+    existing: dict[tuple[str, str], dict[str, Any]] = {}
+    for kind in sorted({o.kind for o in rendered}):
+        for item in client.list(kind):
+            existing[(kind, str((item.get("metadata") or {}).get("name")))] = item
     for obj in rendered:
-        current = client.get(obj.kind, obj.name)
+        current = existing.get((obj.kind, obj.name))
         desired = desired_object(obj, current)
         if semantically_equal(current, desired):
             action: Action = "none"
