@@ -68,7 +68,8 @@ class Issue:
     code: str = ""
 
     def __str__(self) -> str:
-        return f"{self.file}: host {self.host}: field {self.field}: {self.message}"
+        code = f" [{self.code}]" if self.code else ""
+        return f"{self.file}: host {self.host}: field {self.field}: {self.message}{code}"
 
 
 class ValidationError(FabricError):

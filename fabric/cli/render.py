@@ -12,7 +12,7 @@ from fabric.paths import ProjectPaths
 
 def format_issue(issue: Issue) -> str:
     """One line per issue: severity, file, host, field, message and the stable code."""
-    return f"{issue.severity}: {issue} [{issue.code}]"
+    return f"{issue.severity}: {issue}"
 
 
 def _print_warnings(issues: list[Issue]) -> None:
