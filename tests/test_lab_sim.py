@@ -260,13 +260,14 @@ def test_passwords_must_match_on_both_sides() -> None:
 
 
 def test_node_as_override_makes_ebgp() -> None:
-    objs = seed_objects() + [
+    objs = [
+        *seed_objects(),
         {
             "apiVersion": sim.CALICO,
             "kind": "Node",
             "metadata": {"name": CP},
             "spec": {"bgp": {"ipv4Address": "172.21.1.8/24", "asNumber": 65010}},
-        }
+        },
     ]
     snap = seed_snapshot()
     assert snap.bgp is not None

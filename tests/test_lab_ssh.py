@@ -102,7 +102,8 @@ def test_birdcl_show_protocols_layout() -> None:
         "device1  Device   master   up     07:27:30",
         "direct1  Direct   master   up     07:27:30",
         "Mesh_172_21_0_18 BGP      master   up     07:27:41    Established",
-        "Global_172_21_1_254 BGP      master   start  07:33:10    Active        Socket: Connection refused",
+        "Global_172_21_1_254 BGP      master   start  07:33:10    "
+        "Active        Socket: Connection refused",
     ]
     out, status = render_birdcl_protocols(NodeBgpView(bird_running=False), 0, 0)
     assert status == 1 and "Unable to connect to server control socket" in out
@@ -146,7 +147,7 @@ def _paramiko(lab: Any, host: str, **auth: Any) -> Any:
 
     ep = _ep(lab, host)
     client = paramiko.SSHClient()
-    client.set_missing_host_key_policy(paramiko.AutoAddPolicy())  # noqa: S507 - lab host
+    client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
     client.connect(
         ep["hostname"],
         port=ep["port"],

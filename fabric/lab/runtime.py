@@ -720,7 +720,7 @@ class LabRuntime:
         ip = sim.next_pod_ip(self._world(), node)
         facts = next(f for f in self._facts if f.name == node)
         host_ip = str(facts.mgmt_ip or facts.bgp_ip)
-        containers = [c.get("name", "c") for c in (pod.get("spec") or {}).get("containers") or []]
+        containers = list((pod.get("spec") or {}).get("containers") or [])
         now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         pod["status"] = {
             "phase": "Running",
@@ -730,13 +730,7 @@ class LabRuntime:
             "startTime": now,
             "conditions": [{"type": "Ready", "status": "True"}],
             "containerStatuses": [
-                {
-                    "name": c,
-                    "ready": True,
-                    "restartCount": 0,
-                    "started": True,
-                    "state": {"running": {"startedAt": now}},
-                }
+                seed.container_status(c.get("name", "c"), str(c.get("image", "busybox")), 0, now)
                 for c in containers
             ],
         }

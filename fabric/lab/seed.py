@@ -433,16 +433,24 @@ def pod_object(
             "startTime": _stamp(),
             "conditions": [{"type": "Ready", "status": "True"}],
             "containerStatuses": [
-                {
-                    "name": c,
-                    "ready": True,
-                    "restartCount": restarts,
-                    "started": True,
-                    "state": {"running": {"startedAt": _stamp()}},
-                }
-                for c in names
+                container_status(c, "registry.k8s.io/pause:3.9", restarts, _stamp()) for c in names
             ],
         },
+    }
+
+
+def container_status(name: str, image: str, restarts: int, started: str) -> dict[str, Any]:
+    """A running, ready container status (every field the API marks required)."""
+    digest = hashlib.sha256(image.encode()).hexdigest()
+    return {
+        "name": name,
+        "image": image,
+        "imageID": f"{image.split(':')[0]}@sha256:{digest}",
+        "containerID": f"containerd://{hashlib.sha256((name + started).encode()).hexdigest()}",
+        "ready": True,
+        "restartCount": restarts,
+        "started": True,
+        "state": {"running": {"startedAt": started}},
     }
 
 
