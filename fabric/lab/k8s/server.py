@@ -244,13 +244,21 @@ class KubeApiServer:
     async def _on_startup(self, app: web.Application) -> None:
         self._loop = asyncio.get_running_loop()
 
+    def abort_connections(self) -> None:
+        """Drop every open client connection now (e.g. to model "connection refused").
+
+        Stopping a site only closes its listener; clients with a keep-alive connection would go
+        on using it. Call on the server's event loop.
+        """
+        for transport in list(self._transports):
+            transport.abort()
+
     async def _on_shutdown(self, app: web.Application) -> None:
         for w in list(self._watches):
             w.queue.put_nowait(None)
         # Idle keep-alive TLS connections would otherwise wait (up to 30 s) for the client's
         # close_notify, and leak their socket if the loop stops first.
-        for transport in list(self._transports):
-            transport.abort()
+        self.abort_connections()
         await asyncio.sleep(0)
 
     @web.middleware

@@ -15,10 +15,9 @@ import copy
 import datetime as dt
 import json
 import os
-import tempfile
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +36,8 @@ DEFAULT_NAMESPACES = (
 
 #: Fields that never count as a change of the object (a no-op write keeps its resourceVersion).
 _VOLATILE_META = ("resourceVersion", "managedFields", "generation")
+
+_RV_FILE = "resource_version"
 
 Key = tuple[str, str, str, str]
 """``(api_version, kind, namespace or "", name)``."""
@@ -61,15 +62,15 @@ def now_rfc3339() -> str:
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write ``text`` to ``path`` via a temporary file and ``os.replace`` (never half-written).
+
+    The temporary name is fixed per target: callers hold the store lock, and a stale temporary
+    file left by a crash is simply overwritten next time.
+    """
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
 
 
 def _comparable(obj: dict[str, Any]) -> dict[str, Any]:
@@ -95,7 +96,10 @@ class KubeStore:
 
     The store is safe to call from any thread; the API server calls it on the lab's event loop.
     :meth:`put` and :meth:`delete` are the seeding interface (no resourceVersion check, no
-    faults); the API server uses :meth:`commit` after its own checks.
+    faults); the API server uses :meth:`commit` after its own checks. Reads return copies.
+
+    A fresh store (no state yet) holds the namespaces a kubeadm cluster with the Calico
+    operator has (:data:`DEFAULT_NAMESPACES`).
     """
 
     def __init__(
@@ -105,23 +109,26 @@ class KubeStore:
         self.on_change = on_change
         self.faults = KubeFaults()
         self._lock = threading.RLock()
-        self._objects: dict[Key, dict[str, Any]] = {}
+        # (apiVersion, kind) -> (namespace, name) -> (object, its JSON text)
+        self._kinds: dict[tuple[str, str], dict[tuple[str, str], tuple[dict[str, Any], str]]] = {}
         self._rv = 0
+        self._dirs: set[Path] = set()
         self._watchers: list[Callable[[str, dict[str, Any]], None]] = []
-        if state_dir is not None and (state_dir / "resource_version").exists():
+        if state_dir is not None and (state_dir / _RV_FILE).exists():
             self._load(state_dir)
-        else:
-            for ns in DEFAULT_NAMESPACES:
-                self._commit_locked(
-                    {
-                        "apiVersion": "v1",
-                        "kind": "Namespace",
-                        "metadata": {"name": ns},
-                        "spec": {"finalizers": ["kubernetes"]},
-                        "status": {"phase": "Active"},
-                    },
-                    notify=False,
-                )
+            return
+        for ns in DEFAULT_NAMESPACES:
+            self._commit_locked(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Namespace",
+                    "metadata": {"name": ns},
+                    "spec": {"finalizers": ["kubernetes"]},
+                    "status": {"phase": "Active"},
+                },
+                notify=False,
+            )
+        self._persist_rv()
 
     # ------------------------------------------------------------------ persistence
 
@@ -129,29 +136,41 @@ class KubeStore:
         assert self.state_dir is not None
         api_version, kind, ns, name = key
         group, _, version = api_version.rpartition("/")
-        return (
-            self.state_dir
-            / "objects"
-            / f"{group or 'core'}.{version}.{kind}"
-            / (ns or "_")
-            / (f"{name}.json")
-        )
+        folder = self.state_dir / "objects" / f"{group or 'core'}.{version}.{kind}" / (ns or "_")
+        if folder not in self._dirs:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._dirs.add(folder)
+        return folder / f"{name}.json"
 
     def _load(self, state_dir: Path) -> None:
-        self._rv = int((state_dir / "resource_version").read_text().strip() or 0)
+        rv = int((state_dir / _RV_FILE).read_text().strip() or 0)
         for path in sorted((state_dir / "objects").glob("*/*/*.json")):
-            obj = json.loads(path.read_text(encoding="utf-8"))
-            self._objects[self.key_of(obj)] = obj
+            text = path.read_text(encoding="utf-8")
+            obj = json.loads(text)
+            api_version, kind, ns, name = self.key_of(obj)
+            self._kinds.setdefault((api_version, kind), {})[(ns, name)] = (obj, text)
+            rv = max(rv, int(obj["metadata"].get("resourceVersion") or 0))
+        self._rv = rv
 
-    def _persist(self, key: Key, obj: dict[str, Any] | None) -> None:
+    def _persist(self, key: Key, text: str | None) -> None:
+        """Write (or remove) one object's file.
+
+        The resourceVersion counter is written only on deletions: after a restart it is the
+        maximum of that file and every stored object's resourceVersion.
+        """
         if self.state_dir is None:
             return
         path = self._path(key)
-        if obj is None:
+        if text is None:
             path.unlink(missing_ok=True)
+            self._persist_rv()
         else:
-            _atomic_write(path, json.dumps(obj, indent=1, sort_keys=True))
-        _atomic_write(self.state_dir / "resource_version", f"{self._rv}\n")
+            _atomic_write(path, text)
+
+    def _persist_rv(self) -> None:
+        if self.state_dir is not None:
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+            _atomic_write(self.state_dir / _RV_FILE, f"{self._rv}\n")
 
     # ------------------------------------------------------------------ helpers
 
@@ -160,8 +179,14 @@ class KubeStore:
         """The store key of an object (namespace is ``""`` for cluster-scoped kinds)."""
         meta = obj.get("metadata", {})
         rtype = resources.by_kind(obj["apiVersion"], obj["kind"])
-        ns = (meta.get("namespace") or "default") if rtype is not None and rtype.namespaced else ""
+        namespaced = rtype is not None and rtype.namespaced
+        ns = (meta.get("namespace") or "default") if namespaced else ""
         return (obj["apiVersion"], obj["kind"], ns, meta["name"])
+
+    @staticmethod
+    def _ns(api_version: str, kind: str, namespace: str | None) -> str:
+        rtype = resources.by_kind(api_version, kind)
+        return (namespace or "default") if rtype is not None and rtype.namespaced else ""
 
     @property
     def resource_version(self) -> int:
@@ -169,7 +194,11 @@ class KubeStore:
         return self._rv
 
     def add_watcher(self, callback: Callable[[str, dict[str, Any]], None]) -> None:
-        """Call ``callback(event_type, obj)`` (ADDED, MODIFIED, DELETED) after each change."""
+        """Call ``callback(event_type, obj)`` (ADDED, MODIFIED, DELETED) after each change.
+
+        The callback runs in the writer's thread, under the store lock: it must be quick and
+        must not call the store.
+        """
         with self._lock:
             self._watchers.append(callback)
 
@@ -179,46 +208,39 @@ class KubeStore:
             if callback in self._watchers:
                 self._watchers.remove(callback)
 
-    def _notify(self, event: str, obj: dict[str, Any]) -> None:
+    def _notify(self, event: str, text: str) -> None:
         for cb in list(self._watchers):
-            cb(event, copy.deepcopy(obj))
+            cb(event, json.loads(text))
 
     # ------------------------------------------------------------------ reads
-
-    def iter_objects(self, api_version: str, kind: str, namespace: str | None) -> Iterator[Key]:
-        """Keys of every object of a kind (in ``namespace`` if given), sorted."""
-        with self._lock:
-            keys = [
-                k
-                for k in self._objects
-                if k[0] == api_version and k[1] == kind and (namespace is None or k[2] == namespace)
-            ]
-        return iter(sorted(keys))
 
     def list(
         self, api_version: str, kind: str, namespace: str | None = None
     ) -> list[dict[str, Any]]:
         """Copies of every object of ``kind`` (in ``namespace`` if given), sorted by ns/name."""
         with self._lock:
-            return [
-                copy.deepcopy(self._objects[k])
-                for k in self.iter_objects(api_version, kind, namespace)
-            ]
+            objects = self._kinds.get((api_version, kind), {})
+            keys = sorted(k for k in objects if namespace is None or k[0] == namespace)
+            texts = [objects[k][1] for k in keys]
+        return [json.loads(t) for t in texts]
 
     def get(
         self, api_version: str, kind: str, name: str, namespace: str | None = None
     ) -> dict[str, Any] | None:
         """A copy of one object, or ``None``."""
-        rtype = resources.by_kind(api_version, kind)
-        ns = (namespace or "default") if rtype is not None and rtype.namespaced else ""
+        ns = self._ns(api_version, kind, namespace)
         with self._lock:
-            obj = self._objects.get((api_version, kind, ns, name))
-            return copy.deepcopy(obj) if obj is not None else None
+            entry = self._kinds.get((api_version, kind), {}).get((ns, name))
+        return json.loads(entry[1]) if entry is not None else None
 
     # ------------------------------------------------------------------ writes
 
     def put(self, obj: dict[str, Any]) -> dict[str, Any]:
-        """Create or replace an object without any check (seeding); returns the stored copy."""
+        """Create or replace an object without any check (seeding); returns the stored copy.
+
+        uid, creationTimestamp and generation are filled in (kept from the stored object on a
+        replace); writing an unchanged object changes nothing and calls no ``on_change``.
+        """
         return self.commit(obj)
 
     def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> bool:
@@ -238,8 +260,8 @@ class KubeStore:
         else:
             meta.pop("namespace", None)
         if old is None:
-            meta["uid"] = str(uuid.uuid4())
-            meta["creationTimestamp"] = now_rfc3339()
+            meta["uid"] = meta.get("uid") or str(uuid.uuid4())
+            meta["creationTimestamp"] = meta.get("creationTimestamp") or now_rfc3339()
             meta["generation"] = 1
         else:
             old_meta = old["metadata"]
@@ -268,40 +290,46 @@ class KubeStore:
         return stored
 
     def _commit_locked(self, obj: dict[str, Any], *, notify: bool) -> tuple[bool, dict[str, Any]]:
-        key = self.key_of(obj)
-        old = self._objects.get(key)
+        api_version, kind, ns, name = self.key_of(obj)
+        objects = self._kinds.setdefault((api_version, kind), {})
+        entry = objects.get((ns, name))
+        old = entry[0] if entry is not None else None
         new = self.prepare(obj, old)
-        if old is not None and _comparable(old) == _comparable(new):
-            return False, copy.deepcopy(old)
+        if entry is not None and old is not None and _comparable(old) == _comparable(new):
+            return False, json.loads(entry[1])
         self._rv += 1
         new["metadata"]["resourceVersion"] = str(self._rv)
-        self._objects[key] = new
-        self._persist(key, new)
+        text = json.dumps(new, separators=(",", ":"))
+        objects[(ns, name)] = (new, text)
+        self._persist((api_version, kind, ns, name), text)
         if notify:
-            self._notify("ADDED" if old is None else "MODIFIED", new)
-        return True, copy.deepcopy(new)
+            self._notify("ADDED" if old is None else "MODIFIED", text)
+        return True, json.loads(text)
 
     def remove(
         self, api_version: str, kind: str, name: str, namespace: str | None = None
     ) -> dict[str, Any] | None:
         """Delete one object; return it (with the deletion's resourceVersion) or ``None``."""
-        rtype = resources.by_kind(api_version, kind)
-        ns = (namespace or "default") if rtype is not None and rtype.namespaced else ""
+        ns = self._ns(api_version, kind, namespace)
         with self._lock:
             removed = self._remove_locked((api_version, kind, ns, name))
             if removed is not None and api_version == "v1" and kind == "Namespace":
-                for key in [k for k in self._objects if k[2] == name]:
-                    self._remove_locked(key)
+                for (api, k), objects in self._kinds.items():
+                    for obj_ns, obj_name in [key for key in objects if key[0] == name]:
+                        self._remove_locked((api, k, obj_ns, obj_name))
         if removed is not None:
             self.on_change()
         return removed
 
     def _remove_locked(self, key: Key) -> dict[str, Any] | None:
-        old = self._objects.pop(key, None)
-        if old is None:
+        api_version, kind, ns, name = key
+        entry = self._kinds.get((api_version, kind), {}).pop((ns, name), None)
+        if entry is None:
             return None
         self._rv += 1
+        old = entry[0]
         old["metadata"]["resourceVersion"] = str(self._rv)
+        text = json.dumps(old, separators=(",", ":"))
         self._persist(key, None)
-        self._notify("DELETED", old)
+        self._notify("DELETED", text)
         return old

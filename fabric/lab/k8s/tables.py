@@ -59,12 +59,14 @@ def human_duration(seconds: float) -> str:
     return f"{hours // 24 // 365}y"
 
 
+def _since(ts: str) -> str:
+    then = dt.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+    return human_duration((dt.datetime.now(dt.UTC) - then).total_seconds())
+
+
 def _age(obj: dict[str, Any]) -> str:
     ts = obj.get("metadata", {}).get("creationTimestamp")
-    if not ts:
-        return "<unknown>"
-    created = dt.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
-    return human_duration((dt.datetime.now(dt.UTC) - created).total_seconds())
+    return _since(ts) if ts else "<unknown>"
 
 
 def _none(value: Any) -> Any:
@@ -78,14 +80,27 @@ def _pod_row(obj: dict[str, Any]) -> list[Any]:
     ready = sum(1 for c in statuses if c.get("ready"))
     restarts = sum(int(c.get("restartCount", 0)) for c in statuses)
     reason = status.get("reason") or status.get("phase") or "Unknown"
+    last_restart = ""
+    for c in statuses:
+        state = c.get("state") or {}
+        waiting, terminated = state.get("waiting") or {}, state.get("terminated") or {}
+        if waiting.get("reason"):
+            reason = waiting["reason"]
+        elif terminated.get("reason"):
+            reason = terminated["reason"]
+        finished = ((c.get("lastState") or {}).get("terminated") or {}).get("finishedAt")
+        last_restart = max(last_restart, finished or "")
     if obj.get("metadata", {}).get("deletionTimestamp"):
         reason = "Terminating"
+    restarts_text = str(restarts)
+    if restarts and last_restart:
+        restarts_text = f"{restarts} ({_since(last_restart)} ago)"
     gates = spec.get("readinessGates") or []
     return [
         obj["metadata"]["name"],
         f"{ready}/{len(containers)}",
         reason,
-        str(restarts),
+        restarts_text,
         _age(obj),
         _none(status.get("podIP")),
         _none(spec.get("nodeName")),
