@@ -354,7 +354,7 @@ def test_runs_job_logs_and_stops_cleanly_on_sigterm(
         paths,
         kind="probe",
         func=FUNC,
-        params={"path": str(out), "tag": "slow", "sleep": 1.5},
+        params={"path": str(out), "tag": "slow", "sleep": 2.5},
         trigger=at_in(1),
     )
     s = schedulers()
@@ -366,13 +366,14 @@ def test_runs_job_logs_and_stops_cleanly_on_sigterm(
         params={"path": str(out), "tag": "bad", "fail": True},
         trigger=at_in(0.5),
     )
-    assert wait_for(lambda: outcomes(paths, slow.job_id) == ["running"], 10)
+    assert wait_for(lambda: outcomes(paths, bad.job_id) == ["failed"], 10)
+    assert outcomes(paths, slow.job_id) == ["running"]
     assert s.stop(signal.SIGTERM) == 0  # waits for the running job, then exits 0
     assert lines(out) == [f"slow {s.proc.pid}"]
     (run,) = job_runs(paths, slow.job_id)
     assert run.outcome == "ok" and run.report_path == str(out)
     assert run.started is not None and run.finished is not None
-    assert abs((run.started - run.scheduled_for).total_seconds()) < 1.5
+    assert abs((run.started - run.scheduled_for).total_seconds()) < 2
     assert outcomes(paths, bad.job_id) == ["failed"]
     assert "failed on purpose" in (job_runs(paths, bad.job_id)[0].message or "")
     log = s.text()

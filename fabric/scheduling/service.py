@@ -46,7 +46,7 @@ from apscheduler.job import Job
 from apscheduler.jobstores.base import ConflictingIdError, JobLookupError
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.schedulers.base import BaseScheduler, MaxInstancesReachedError
+from apscheduler.schedulers.base import STATE_STOPPED, BaseScheduler, MaxInstancesReachedError
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
@@ -397,6 +397,10 @@ class _ClaimingExecutor(ThreadPoolExecutor):  # type: ignore[misc]
         self._recorder = recorder
 
     def submit_job(self, job: Job, run_times: list[datetime]) -> None:
+        if self._scheduler.state == STATE_STOPPED:
+            # Shutting down: leave the occurrence unclaimed for the next scheduler.
+            log.info("job %s not started: the scheduler is shutting down", job.id)
+            return
         claimed = [t for t in run_times if self._recorder.claim(job.id, dict(job.kwargs), t)]
         if not claimed:
             log.debug("job %s at %s: claimed by another scheduler", job.id, run_times)
@@ -411,6 +415,12 @@ class _ClaimingExecutor(ThreadPoolExecutor):  # type: ignore[misc]
                     outcome="skipped",
                     message="the previous run was still running",
                     ran=False,
+                )
+            raise
+        except Exception as exc:
+            for t in claimed:
+                self._recorder.close(
+                    job.id, t, outcome="failed", message=f"could not start: {exc}", ran=False
                 )
             raise
 
