@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -371,6 +372,8 @@ def test_secret_holds_bgp_password(core: kclient.CoreV1Api) -> None:
     )
     got = core.read_namespaced_secret("bgp-passwords", "calico-system")
     assert got.type == "Opaque"
+    assert got.data == {"peer": "eA=="}  # stringData is folded into base64 data
+    assert got.string_data is None
     core.delete_namespaced_secret("bgp-passwords", "calico-system")
     with pytest.raises(ApiException) as exc:
         core.read_namespaced_secret("bgp-passwords", "calico-system")
@@ -592,3 +595,64 @@ def test_kubectl_tables_for_pods_and_services(lab: Lab, kubectl: Any) -> None:
     assert row[:6] == ["kube-system", "kube-dns", "ClusterIP", "192.16.0.10", "<none>",
                        "53/UDP,53/TCP"]  # fmt: skip
     assert row[7] == "k8s-app=kube-dns"
+
+
+def test_kubectl_client_side_apply_of_a_service_merges_ports(lab: Lab, kubectl: Any) -> None:
+    svc = """\
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  namespace: default
+spec:
+  selector: {app: web}
+  ports:
+  - {name: http, port: 80, protocol: TCP}
+  - {name: https, port: 443, protocol: TCP}
+"""
+    kubectl("apply", "-f", "-", stdin=svc)
+    out = kubectl("apply", "-f", "-", stdin=svc.replace("port: 80,", "port: 8080,"))
+    assert "service/web configured" in out
+    stored = lab.store.get("v1", "Service", "web", "default")
+    assert stored is not None
+    assert stored["spec"]["ports"] == [
+        {"name": "http", "port": 8080, "protocol": "TCP"},
+        {"name": "https", "port": 443, "protocol": "TCP"},
+    ]
+    kubectl("delete", "-f", "-", stdin=svc)
+    assert lab.store.get("v1", "Service", "web", "default") is None
+
+
+def _versioned_kubectls() -> list[str]:
+    """Other kubectl minor versions installed next to the default one (gcloud SDK layout)."""
+    path = shutil.which("kubectl")
+    if path is None:
+        return []
+    found = sorted(
+        Path(os.path.realpath(path)).parent.glob("kubectl.1.*"),
+        key=lambda p: int(p.name.rsplit(".", 1)[1]),
+    )
+    picked = (
+        {found[0], found[-1], *(p for p in found if p.name == "kubectl.1.32")} if found else set()
+    )
+    return sorted(str(p) for p in picked)
+
+
+@pytest.mark.parametrize("binary", _versioned_kubectls() or ["none"], ids=lambda p: Path(p).name)
+def test_kubectl_versions_apply(lab: Lab, binary: str, tmp_path: Path) -> None:
+    """kubectl <= 1.2x validates via /openapi/v2 (protobuf), later ones via /openapi/v3."""
+    if binary == "none":
+        pytest.skip("no versioned kubectl binaries next to kubectl (gcloud SDK layout only)")
+    doc = SEED_YAML.replace("global-peer", "versions-peer").replace("default", "versions-config")
+    base = [binary, "--kubeconfig", str(lab.kubeconfig), "--cache-dir", str(tmp_path)]
+    env = {**os.environ, "HOME": str(tmp_path)}
+    dry = subprocess.run([*base, "apply", "--dry-run=server", "-f", "-"], input=doc, env=env,
+                         capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert dry.returncode == 0, dry.stderr
+    assert "bgppeer.projectcalico.org/versions-peer created (server dry run)" in dry.stdout
+    bad = subprocess.run([*base, "apply", "-f", "-"], input=doc.replace("asNumber: 65535\n",
+                         "asNumber: 65535\n  bogus: 1\n"), env=env, capture_output=True,
+                         text=True, timeout=60)  # fmt: skip
+    assert bad.returncode != 0
+    assert 'unknown field "spec.bogus"' in bad.stderr
+    assert lab.store.get("projectcalico.org/v3", "BGPPeer", "versions-peer") is None

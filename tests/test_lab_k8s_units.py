@@ -19,6 +19,7 @@ from fabric.lab.k8s.patch import (
     merge_patch,
     read_managers,
     server_side_apply,
+    strategic_merge_patch,
     track_update,
 )
 
@@ -111,6 +112,34 @@ def test_json_patch_operations_and_errors() -> None:
     ):
         with pytest.raises(PatchError):
             json_patch(doc, bad)
+
+
+def test_strategic_merge_patch_as_kubectl_sends_it() -> None:
+    svc = {"spec": {"selector": {"app": "web"}, "ports": [
+        {"name": "http", "port": 80, "protocol": "TCP"},
+        {"name": "https", "port": 443, "protocol": "TCP"}]}}  # fmt: skip
+    patch = {"spec": {
+        "$setElementOrder/ports": [{"port": 8080}, {"port": 443}],
+        "ports": [{"name": "http", "port": 8080, "protocol": "TCP"},
+                  {"$patch": "delete", "port": 80}]}}  # fmt: skip
+    out = strategic_merge_patch(svc, patch)
+    assert out["spec"]["ports"] == [{"name": "http", "port": 8080, "protocol": "TCP"},
+                                    {"name": "https", "port": 443, "protocol": "TCP"}]  # fmt: skip
+    pod = {"spec": {"containers": [{"name": "a", "image": "x", "ports": [{"containerPort": 1}]},
+                                   {"name": "b", "image": "y"}]},
+           "metadata": {"finalizers": ["f1", "f2"]}}  # fmt: skip
+    patch = {"spec": {"containers": [{"name": "a", "image": "x2",
+                                      "ports": [{"containerPort": 2}]}]},
+             "metadata": {"$deleteFromPrimitiveList/finalizers": ["f1"]}}  # fmt: skip
+    out = strategic_merge_patch(pod, patch)
+    assert out["spec"]["containers"] == [
+        {"name": "a", "image": "x2", "ports": [{"containerPort": 1}, {"containerPort": 2}]},
+        {"name": "b", "image": "y"},
+    ]
+    assert out["metadata"]["finalizers"] == ["f2"]
+    assert strategic_merge_patch({"a": {"b": 1, "c": 2}}, {"a": {"$patch": "replace", "d": 3}}) == {
+        "a": {"d": 3}
+    }
 
 
 def _peer(**spec: Any) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """PATCH semantics: JSON merge patch (RFC 7386), JSON patch (RFC 6902) and server-side apply.
 
-Strategic merge patch is treated as a merge patch (the Calico kinds have no patch strategies;
-``$``-directives such as ``$setElementOrder`` are dropped).
+Strategic merge patch is a merge patch for the Calico kinds (they have no patch strategies;
+``$``-directives are dropped); for the core kinds, lists with a merge key (containers by name,
+Service ports by port ...) are merged item by item, honouring kubectl's ``$`` directives.
 
 Server-side apply is modelled on managed fields: every manager owns a set of field paths
 (lists are atomic, as for the Calico kinds). An apply by manager M
@@ -71,6 +72,101 @@ def merge_patch(target: Any, patch: Any) -> Any:
         else:
             result[key] = merge_patch(result.get(key), value)
     return result
+
+
+#: Strategic-merge keys of the core kinds' lists (``patchMergeKey`` in k8s.io/api), by field.
+#: Container ``ports`` merge on ``containerPort``; Service ``ports`` on ``port``.
+SMP_MERGE_KEYS = {
+    "containers": "name",
+    "initContainers": "name",
+    "ephemeralContainers": "name",
+    "env": "name",
+    "volumes": "name",
+    "volumeMounts": "mountPath",
+    "volumeDevices": "devicePath",
+    "imagePullSecrets": "name",
+    "conditions": "type",
+    "addresses": "type",
+    "hostAliases": "ip",
+    "ownerReferences": "uid",
+    "topologySpreadConstraints": "topologyKey",
+    "ports": "port",
+}
+
+
+def strategic_merge_patch(target: Any, patch: Any, parent: str = "") -> Any:
+    """A strategic merge patch for the core kinds (a merge patch with list merge keys).
+
+    Supports the directives kubectl sends: ``$patch`` (``delete``/``replace`` in list items and
+    maps), ``$setElementOrder/<list>``, ``$deleteFromPrimitiveList/<list>`` and ``$retainKeys``.
+    Lists without a merge key are replaced, as in a merge patch.
+    """
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    if patch.get("$patch") == "replace":
+        return strip_directives(patch)
+    result: dict[str, Any] = copy.deepcopy(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if key.startswith("$"):
+            continue
+        if value is None:
+            result.pop(key, None)
+            continue
+        order = patch.get(f"$setElementOrder/{key}")
+        merge_key = _merge_key(key, parent, order)
+        if isinstance(value, list) and merge_key is not None:
+            result[key] = _merge_list(result.get(key), value, merge_key, order, key)
+        elif isinstance(value, dict):
+            result[key] = strategic_merge_patch(result.get(key), value, key)
+        else:
+            result[key] = copy.deepcopy(value)
+    for key, value in patch.items():
+        if key.startswith("$deleteFromPrimitiveList/") and isinstance(value, list):
+            name = key.split("/", 1)[1]
+            if isinstance(result.get(name), list):
+                result[name] = [v for v in result[name] if v not in value]
+    retain = patch.get("$retainKeys")
+    if isinstance(retain, list):
+        result = {k: v for k, v in result.items() if k in retain}
+    return result
+
+
+def _merge_key(field: str, parent: str, order: Any) -> str | None:
+    if isinstance(order, list) and order and isinstance(order[0], dict) and len(order[0]) == 1:
+        return str(next(iter(order[0])))
+    if field == "ports" and parent in ("containers", "initContainers", "ephemeralContainers"):
+        return "containerPort"
+    return SMP_MERGE_KEYS.get(field)
+
+
+def _merge_list(
+    current: Any, patch_items: list[Any], key: str, order: Any, field: str
+) -> list[Any]:
+    items = [copy.deepcopy(i) for i in current] if isinstance(current, list) else []
+    for item in patch_items:
+        if not isinstance(item, dict):
+            continue
+        idx = next(
+            (i for i, cur in enumerate(items)
+             if isinstance(cur, dict) and cur.get(key) == item.get(key)),
+            None,
+        )  # fmt: skip
+        directive = item.get("$patch")
+        if directive == "delete":
+            if idx is not None:
+                del items[idx]
+        elif directive == "replace" or idx is None:
+            if idx is None:
+                items.append(strip_directives(item))
+            else:
+                items[idx] = strip_directives(item)
+        else:
+            items[idx] = strategic_merge_patch(items[idx], item, field)
+    if isinstance(order, list):
+        wanted = [o.get(key) for o in order if isinstance(o, dict)]
+        rank = {v: i for i, v in enumerate(wanted)}
+        items.sort(key=lambda i: rank.get(i.get(key) if isinstance(i, dict) else None, len(rank)))
+    return items
 
 
 def strip_directives(patch: Any) -> Any:

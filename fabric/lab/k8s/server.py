@@ -43,6 +43,7 @@ from fabric.lab.k8s.patch import (
     json_patch,
     merge_patch,
     server_side_apply,
+    strategic_merge_patch,
     strip_directives,
     track_update,
 )
@@ -536,6 +537,17 @@ class KubeApiServer:
             if since + 1 < oldest and since < self.store.resource_version:
                 raise ApiError(410, "Expired", f"too old resource version: {since} ({oldest - 1})")
             initial = [(e, o) for rv, e, o in self._history if rv > since and watch.wants(o)]
+        as_table = "as=Table" in request.headers.get("Accept", "")
+        include = request.query.get("includeObject", "Metadata")
+
+        def encode(event: str, obj: dict[str, Any]) -> bytes:
+            if as_table:
+                rv = str(obj.get("metadata", {}).get("resourceVersion", ""))
+                obj = tables.to_table(
+                    target.rtype.api_version, target.rtype.kind, [obj], rv, include
+                )
+            return json.dumps({"type": event, "object": obj}).encode() + b"\n"
+
         timeout = float(request.query.get("timeoutSeconds") or 1800)
         resp = web.StreamResponse(headers={"Content-Type": _JSON})
         resp.enable_chunked_encoding()
@@ -543,7 +555,7 @@ class KubeApiServer:
         self._watches.append(watch)
         try:
             for event, obj in initial:
-                await resp.write(json.dumps({"type": event, "object": obj}).encode() + b"\n")
+                await resp.write(encode(event, obj))
             deadline = asyncio.get_running_loop().time() + timeout
             while True:
                 remaining = deadline - asyncio.get_running_loop().time()
@@ -556,7 +568,7 @@ class KubeApiServer:
                 if item is None:
                     break
                 event, obj = item
-                await resp.write(json.dumps({"type": event, "object": obj}).encode() + b"\n")
+                await resp.write(encode(event, obj))
         except (ConnectionResetError, asyncio.CancelledError):
             pass
         finally:
@@ -788,7 +800,10 @@ class KubeApiServer:
             ):
                 if not isinstance(patch, dict):
                     raise _bad_request("a merge patch must be a JSON object")
-                new = merge_patch(old, strip_directives(patch))
+                if ctype.startswith("application/strategic") and rtype.group == "":
+                    new = strategic_merge_patch(old, patch)
+                else:
+                    new = merge_patch(old, strip_directives(patch))
             else:
                 raise ApiError(
                     415,

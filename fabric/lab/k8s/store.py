@@ -11,6 +11,7 @@ half-written object and a restart sees exactly the committed objects.
 
 from __future__ import annotations
 
+import base64
 import copy
 import datetime as dt
 import json
@@ -71,6 +72,16 @@ def _atomic_write(path: Path, text: str) -> None:
     with open(tmp, "w", encoding="utf-8") as fh:
         fh.write(text)
     os.replace(tmp, path)
+
+
+def _fold_string_data(secret: dict[str, Any]) -> None:
+    """``stringData`` is write-only: the API server folds it into ``data`` (base64)."""
+    string_data = secret.pop("stringData", None) or {}
+    if string_data:
+        data = secret.setdefault("data", {})
+        for key, value in string_data.items():
+            data[key] = base64.b64encode(str(value).encode()).decode()
+    secret.setdefault("type", "Opaque")
 
 
 def _comparable(obj: dict[str, Any]) -> dict[str, Any]:
@@ -275,6 +286,8 @@ class KubeStore:
         if not meta.get("managedFields"):
             meta.pop("managedFields", None)
         meta.pop("selfLink", None)
+        if new["apiVersion"] == "v1" and new["kind"] == "Secret":
+            _fold_string_data(new)
         return new
 
     def commit(self, obj: dict[str, Any]) -> dict[str, Any]:

@@ -178,6 +178,16 @@ def _namespace_row(obj: dict[str, Any]) -> list[Any]:
     return [obj["metadata"]["name"], (obj.get("status") or {}).get("phase", "Active"), _age(obj)]
 
 
+def _secret_row(obj: dict[str, Any]) -> list[Any]:
+    data = obj.get("data") or {}
+    return [obj["metadata"]["name"], obj.get("type", "Opaque"), len(data), _age(obj)]
+
+
+def _configmap_row(obj: dict[str, Any]) -> list[Any]:
+    count = len(obj.get("data") or {}) + len(obj.get("binaryData") or {})
+    return [obj["metadata"]["name"], count, _age(obj)]
+
+
 def _default_row(obj: dict[str, Any]) -> list[Any]:
     return [obj["metadata"]["name"], obj.get("metadata", {}).get("creationTimestamp")]
 
@@ -266,6 +276,19 @@ _PRINTERS: dict[tuple[str, str], tuple[list[Column], Callable[[dict[str, Any]], 
             ("Container-Runtime", "string", 1, "Container Runtime Version reported by the node."),
         ],
         _node_row,
+    ),
+    ("v1", "Secret"): (
+        [
+            _NAME,
+            ("Type", "string", 0, "The type of the secret"),
+            ("Data", "string", 0, "The number of data entries in the secret"),
+            _AGE,
+        ],
+        _secret_row,
+    ),
+    ("v1", "ConfigMap"): (
+        [_NAME, ("Data", "string", 0, "The number of data entries"), _AGE],
+        _configmap_row,
     ),
     ("v1", "Namespace"): (
         [_NAME, ("Status", "string", 0, "The status of the namespace"), _AGE],
