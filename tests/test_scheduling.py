@@ -366,8 +366,13 @@ def test_runs_job_logs_and_stops_cleanly_on_sigterm(
         params={"path": str(out), "tag": "bad", "fail": True},
         trigger=at_in(0.5),
     )
-    assert wait_for(lambda: outcomes(paths, bad.job_id) == ["failed"], 10)
-    assert outcomes(paths, slow.job_id) == ["running"]
+    assert wait_for(
+        lambda: (
+            outcomes(paths, bad.job_id) == ["failed"]
+            and outcomes(paths, slow.job_id) == ["running"]
+        ),
+        10,
+    )
     assert s.stop(signal.SIGTERM) == 0  # waits for the running job, then exits 0
     assert lines(out) == [f"slow {s.proc.pid}"]
     (run,) = job_runs(paths, slow.job_id)
@@ -392,15 +397,15 @@ def test_restart_persists_and_sigkill_runs_missed_job_within_grace(
     paths: ProjectPaths, schedulers: Callable[[], Scheduler], tmp_path: Path
 ) -> None:
     out = tmp_path / "out.txt"
+    first = schedulers()
     job = add_job(
         paths,
         kind="probe",
         func=FUNC,
         params={"path": str(out), "tag": "late"},
-        trigger=at_in(2),
+        trigger=at_in(1.5),
         grace=timedelta(seconds=30),
     )
-    first = schedulers()
     assert first.stop(signal.SIGKILL) == -signal.SIGKILL  # dies before the job is due
     time.sleep(2.5)  # the run time passes while no scheduler runs
     assert lines(out) == []
