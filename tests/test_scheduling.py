@@ -585,18 +585,20 @@ def test_exec_runs_job_function_now(
     assert code == 2 and "bad parameters" in err
 
 
-def test_confirm_too_late(paths: ProjectPaths, tmp_path: Path) -> None:
+def test_confirm_too_late(
+    paths: ProjectPaths, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     import threading
 
     from fabric.errors import RunFailedError
     from fabric.scheduling import confirm_job_id, run_scheduler
 
-    out = tmp_path / "out.txt"
+    out_file = tmp_path / "out.txt"
     add_job(
         paths,
         kind="confirm-rollback",
         func=FUNC,
-        params={"path": str(out), "tag": "rb"},
+        params={"path": str(out_file), "tag": "rb"},
         trigger=at_in(0.3),
         job_id=confirm_job_id("r9"),
     )
@@ -615,6 +617,15 @@ def test_confirm_too_late(paths: ProjectPaths, tmp_path: Path) -> None:
     assert not t.is_alive()
     with pytest.raises(RunFailedError, match="too late to confirm run 'r9': the rollback was ok"):
         confirm_run(paths, "r9")
+    code, _, err = cli(["confirm", "r9"], capsys)
+    assert code == 3 and "too late" in err
+    code, out, _ = cli(["schedule", "history", "--output", "json"], capsys)
+    assert code == 0
+    (entry,) = json.loads(out)
+    assert entry["job_id"] == "confirm-r9" and entry["outcome"] == "ok"
+    assert entry["report_path"] == str(out_file) and entry["record_id"]
+    code, out, _ = cli(["schedule", "history", "confirm-r9"], capsys)
+    assert code == 0 and "confirm-r9" in out and "wrote rb" in out
 
 
 def test_exec_claims_and_records_one_occurrence(
