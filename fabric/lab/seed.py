@@ -316,6 +316,13 @@ def base_switch_config(hostname: str, username: str, password: str) -> str:
     )
 
 
+def is_seed_intent(intent: Intent) -> bool:
+    """Whether the inventory is the write-up's (its switch and its two nodes, by name)."""
+    return {n.name for n in intent.nodes} == set(SEED_NODES) and [
+        s.name for s in intent.switches
+    ] == [SEED_SWITCH]
+
+
 def seeded_switch_config(name: str, intent: Intent, templates: Path, running: str) -> str:
     """``running`` (the switch's current config) plus the write-up's config or the intent's.
 
@@ -326,7 +333,7 @@ def seeded_switch_config(name: str, intent: Intent, templates: Path, running: st
     while lines and lines[-1].strip() == "end":
         lines.pop()
     base = "\n".join(lines) + "\n"
-    if name == SEED_SWITCH:
+    if name == SEED_SWITCH and is_seed_intent(intent):
         return base + SEED_SWITCH_BODY
     from fabric.steps.render import render_switch_config
 
@@ -540,8 +547,7 @@ def base_cluster_objects(intent: Intent) -> list[dict[str, Any]]:
 
 def seeded_calico_objects(intent: Intent, templates: Path) -> list[dict[str, Any]]:
     """The write-up's Calico objects for the write-up's cluster, else the rendered intent."""
-    names = {n.name for n in intent.nodes}
-    if names == set(SEED_NODES):
+    if is_seed_intent(intent):
         return [d for d in yaml.safe_load_all(SEED_CALICO_YAML) if d]
     from fabric.steps.render import render_calico_objects
 

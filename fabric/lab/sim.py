@@ -188,6 +188,12 @@ class _Selector:
             self.tokens.append((kind, val))
         self.i = 0
 
+    def keys(self) -> set[str]:
+        """Label keys the selector may look at (a superset is fine)."""
+        return {
+            v for kind, v in self.tokens if kind == "word" and v not in ("all", "has", "in", "not")
+        }
+
     def _peek(self) -> tuple[str, str] | None:
         return self.tokens[self.i] if self.i < len(self.tokens) else None
 
@@ -502,37 +508,69 @@ class _CalicoPeer:
     password: str | None
 
 
-def _node_peers(world: World, cal: _Calico, node: NodeFacts) -> list[_CalicoPeer]:
-    labels = cal.labels.get(node.name, dict(node.labels))
-    glob: dict[str, _CalicoPeer] = {}
-    specific: dict[str, _CalicoPeer] = {}
-    for obj in cal.peers:
-        spec = _spec(obj)
-        ip = _peer_ip(spec.get("peerIP"))
-        if ip is None or spec.get("peerSelector"):
-            continue
-        target = spec.get("node")
-        selector = spec.get("nodeSelector")
-        if target:
-            if target != node.name:
+class _PeerIndex:
+    """The cluster's BGPPeers, parsed once; which apply to a node, memoised by label values."""
+
+    def __init__(self, world: World, cal: _Calico) -> None:
+        self.glob: list[_CalicoPeer] = []
+        self.by_node: dict[str, list[_CalicoPeer]] = {}
+        self.selected: list[tuple[_Selector | None, _CalicoPeer]] = []
+        keys: set[str] = set()
+        for obj in cal.peers:
+            spec = _spec(obj)
+            ip = _peer_ip(spec.get("peerIP"))
+            if ip is None or spec.get("peerSelector"):
                 continue
-            kind: NodePeerType = "node specific"
-        elif selector:
-            if not selector_matches(str(selector), labels):
-                continue
-            kind = "node specific"
-        else:
-            kind = "global"
-        if ip in (node.bgp_ip, node.mgmt_ip):
-            continue  # Calico never peers a node with itself
-        password = None
-        ref = (spec.get("password") or {}).get("secretKeyRef")
-        if isinstance(ref, dict):
-            password = _secret_value(world, ref)
-        peer = _CalicoPeer(ip, _int(spec.get("asNumber")), kind, password)
-        (glob if kind == "global" else specific).setdefault(str(ip), peer)
-    # BIRD protocol order (calico's bird.cfg): mesh, then global, then node-specific, by address.
-    return [glob[k] for k in sorted(glob)] + [specific[k] for k in sorted(specific)]
+            password = None
+            ref = (spec.get("password") or {}).get("secretKeyRef")
+            if isinstance(ref, dict):
+                password = _secret_value(world, ref)
+            asn = _int(spec.get("asNumber"))
+            target = spec.get("node")
+            selector = spec.get("nodeSelector")
+            if target:
+                peer = _CalicoPeer(ip, asn, "node specific", password)
+                self.by_node.setdefault(str(target), []).append(peer)
+            elif selector:
+                peer = _CalicoPeer(ip, asn, "node specific", password)
+                try:
+                    compiled: _Selector | None = _Selector(str(selector))
+                except ValueError:
+                    compiled = None  # an invalid selector matches nothing
+                if compiled is not None:
+                    keys |= compiled.keys()
+                self.selected.append((compiled, peer))
+            else:
+                self.glob.append(_CalicoPeer(ip, asn, "global", password))
+        self.keys = tuple(sorted(keys))
+        self._memo: dict[tuple[str | None, ...], list[_CalicoPeer]] = {}
+
+    def _matching(self, labels: Mapping[str, str]) -> list[_CalicoPeer]:
+        key = tuple(labels.get(k) for k in self.keys)
+        found = self._memo.get(key)
+        if found is None:
+            found = []
+            for compiled, peer in self.selected:
+                try:
+                    if compiled is not None and compiled.match(labels):
+                        found.append(peer)
+                except ValueError:
+                    continue
+            self._memo[key] = found
+        return found
+
+    def for_node(self, node: NodeFacts, labels: Mapping[str, str]) -> list[_CalicoPeer]:
+        """The peers of ``node`` in BIRD protocol order (global, then node-specific, by IP)."""
+        glob: dict[str, _CalicoPeer] = {}
+        specific: dict[str, _CalicoPeer] = {}
+        own = (node.bgp_ip, node.mgmt_ip)
+        for peer in self.glob:
+            if peer.ip not in own:  # Calico never peers a node with itself
+                glob.setdefault(str(peer.ip), peer)
+        for peer in [*self.by_node.get(node.name, []), *self._matching(labels)]:
+            if peer.ip not in own:
+                specific.setdefault(str(peer.ip), peer)
+        return [glob[k] for k in sorted(glob)] + [specific[k] for k in sorted(specific)]
 
 
 def _advertised(
@@ -566,24 +604,37 @@ class _Outcome:
     node_info: str
 
 
+_Iface = tuple[str, IPv4Addr, IPv4Net]
+_IFACE_CACHE: dict[int, tuple[SwitchSnapshot, list[_Iface]]] = {}
+
+
+def _l3(snap: SwitchSnapshot) -> list[_Iface]:
+    """Up, default-VRF L3 interfaces ``(name, address, network)`` (cached per snapshot)."""
+    hit = _IFACE_CACHE.get(id(snap))
+    if hit is not None and hit[0] is snap:
+        return hit[1]
+    out = [
+        (i.name, i.address.ip, i.address.network)
+        for i in snap.interfaces
+        if i.vrf == "default" and not i.shutdown
+    ]
+    if len(_IFACE_CACHE) > 4096:
+        _IFACE_CACHE.clear()
+    _IFACE_CACHE[id(snap)] = (snap, out)
+    return out
+
+
 def _iface_for(snap: SwitchSnapshot, ip: IPv4Addr) -> str | None:
-    for iface in snap.interfaces:
-        if iface.vrf == "default" and not iface.shutdown and ip in iface.address.network:
-            return iface.name
+    for name, _addr_, net in _l3(snap):
+        if ip in net:
+            return name
     return None
 
 
 def _svi_matches(snap: SwitchSnapshot, peer_ip: IPv4Addr, node_ip: IPv4Addr) -> bool:
-    for iface in snap.interfaces:
-        if (
-            iface.vrf == "default"
-            and not iface.shutdown
-            and iface.address.ip == peer_ip
-            and node_ip in iface.address.network
-            and node_ip != peer_ip
-        ):
-            return True
-    return False
+    return any(
+        addr == peer_ip and node_ip in net and node_ip != peer_ip for _n, addr, net in _l3(snap)
+    )
 
 
 def _session(
@@ -664,7 +715,10 @@ def compute(world: World, now: float) -> SimResult:
     prev = world.previous
     nodes_by_ip = {n.bgp_ip: n for n in world.nodes}
     node_as = {n.name: cal.node_as.get(n.name, cal.default_as) for n in world.nodes}
-    peers_of = {n.name: _node_peers(world, cal, n) for n in world.nodes}
+    index = _PeerIndex(world, cal)
+    peers_of = {
+        n.name: index.for_node(n, cal.labels.get(n.name, dict(n.labels))) for n in world.nodes
+    }
 
     # Addresses of switches (default VRF) -> switch name, for nodes' peer lookups.
     switch_by_addr: dict[IPv4Addr, str] = {}
