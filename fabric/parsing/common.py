@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 
 from fabric.errors import ParseError
 from fabric.parsing.engine import Row
@@ -20,12 +21,21 @@ def asn(text: str) -> int:
     return int(text)
 
 
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+IPV4 = rf"{_OCTET}(?:\.{_OCTET}){{3}}"
+_IPV4_RE = re.compile(IPV4 + r"\Z")
+
+
 def is_ip(text: str) -> bool:
     """Whether ``text`` is an IPv4/IPv6 address (a ``%scope`` suffix allowed).
 
     >>> is_ip("10.0.0.1"), is_ip("fe80::1%Et3"), is_ip("Ethernet1"), is_ip("1.2.3")
     (True, True, False, False)
     """
+    if _IPV4_RE.match(text):
+        return True
+    if ":" not in text:
+        return False
     try:
         ipaddress.ip_address(text.split("%", 1)[0])
     except ValueError:
@@ -50,6 +60,8 @@ def squeeze(text: str) -> str:
     >>> squeeze("via  10.0.0.1,   Ethernet1 ")
     'via 10.0.0.1, Ethernet1'
     """
+    if "  " not in text and "\t" not in text and text == text.strip():
+        return text
     return " ".join(text.split())
 
 

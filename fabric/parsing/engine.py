@@ -27,7 +27,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from fabric.errors import FabricError, ParseError
 
@@ -38,8 +38,7 @@ class TemplateError(FabricError):
     """A parser template does not follow the line-form conventions of this module."""
 
 
-@dataclass(frozen=True, slots=True)
-class Line:
+class Line(NamedTuple):
     """One input line: its number (1-based), text without indentation, and indentation width."""
 
     number: int
@@ -47,8 +46,7 @@ class Line:
     indent: int
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
+class Row(NamedTuple):
     """One matched line: the form's kind, the captured values, and the line it came from."""
 
     kind: str
@@ -64,6 +62,30 @@ class _Form:
     constants: tuple[tuple[str, str], ...]  # values set by set()/let() other than the kind
 
 
+_TTP_HEAD = "\\n"
+_TTP_TAIL = "[\\t ]*(?=\\n|\\r\\n)"
+_GROUP_RE = re.compile(r"\(\?P<([A-Za-z_][A-Za-z0-9_]*)>")
+
+
+def _combine(forms: Sequence[_Form]) -> tuple[re.Pattern[str], dict[str, tuple[int, tuple[str, ...]]]]:
+    """One regex for all forms: ``(?P<f0>form 0)|(?P<f1>form 1)|...`` with renamed groups.
+
+    The alternatives are tried in order, so the first form that matches wins, as in TTP; the
+    outer group that closes last (``m.lastgroup``) names the form.
+    """
+    parts: list[str] = []
+    index: dict[str, tuple[int, tuple[str, ...]]] = {}
+    for k, form in enumerate(forms):
+        body = form.regex.pattern
+        if not (body.startswith(_TTP_HEAD) and body.endswith(_TTP_TAIL)):
+            raise TemplateError(f"unexpected TTP regex shape: {body!r}")
+        body = body[len(_TTP_HEAD) : -len(_TTP_TAIL)]
+        body = _GROUP_RE.sub(lambda m, k=k: f"(?P<g{k}_{m.group(1)}>", body)  # type: ignore[misc]
+        parts.append(f"(?P<f{k}>{body})")
+        index[f"f{k}"] = (k, tuple(f"g{k}_{grp}" for grp, _ in form.captures))
+    return re.compile("(?:" + "|".join(parts) + ")[\\t ]*"), index
+
+
 @dataclass(frozen=True)
 class LineTemplate:
     """A compiled parser template.
@@ -73,24 +95,30 @@ class LineTemplate:
         text: the template source (handed to TTP again by the ``ttp`` engine).
         doc: the template's ``<doc>`` block.
         forms: the line forms in template order.
+        combined: all forms as one regex (see :func:`_combine`), matched once per line.
     """
 
     path: Path
     text: str
     doc: str
     forms: tuple[_Form, ...] = field(repr=False)
+    combined: re.Pattern[str] = field(repr=False)
+    index: dict[str, tuple[int, tuple[str, ...]]] = field(repr=False)
 
     def match(self, line: Line) -> Row | None:
         """The row for ``line`` (first form in template order that matches), else ``None``."""
-        subject = "\n" + line.text + "\n"
-        for form in self.forms:
-            m = form.regex.match(subject)
-            if m is not None:
-                values = {out: m.group(grp) for grp, out in form.captures}
-                for key, value in form.constants:
-                    values[key] = value
-                return Row(form.kind, values, line)
-        return None
+        m = self.combined.fullmatch(line.text)
+        if m is None:
+            return None
+        k, names = self.index[m.lastgroup or ""]
+        form = self.forms[k]
+        if len(names) == 1:
+            values = {form.captures[0][1]: m.group(names[0])}
+        else:
+            values = dict(zip((out for _, out in form.captures), m.group(*names), strict=True))
+        for key, value in form.constants:
+            values[key] = value
+        return Row(form.kind, values, line)
 
 
 _DOC_RE = re.compile(r"<doc>(.*?)</doc>", re.S)
@@ -140,7 +168,15 @@ def _compile(path: Path) -> LineTemplate:
         if kind is None:
             raise TemplateError(f"{path}: a line form sets no kind: {pattern.pattern!r}")
         forms.append(_Form(pattern, kind, tuple(captures), tuple(constants)))
-    return LineTemplate(path=path, text=text, doc=doc_match.group(1).strip(), forms=tuple(forms))
+    combined, index = _combine(forms)
+    return LineTemplate(
+        path=path,
+        text=text,
+        doc=doc_match.group(1).strip(),
+        forms=tuple(forms),
+        combined=combined,
+        index=index,
+    )
 
 
 @functools.lru_cache(maxsize=64)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fabric.errors import ParseError
 from fabric.models.state import BgpSummary, RouteTable, RunningConfigBgp
-from fabric.parsing.common import asn, fail, is_ip, squeeze
+from fabric.parsing.common import IPV4, asn, fail, is_ip, squeeze
 from fabric.parsing.engine import Row
 
 #: Width EOS gives the Description column; a longer description is cut and runs into Neighbor.
@@ -148,6 +149,9 @@ def _bgp_peer(command: str, row: Row, layout: str) -> dict[str, Any]:
 # ---------------------------------------------------------------------------- show ip route
 
 
+_VIA_RE = re.compile(rf"via ({IPV4}), ([A-Za-z][\w./:-]*)\Z")
+
+
 def next_hop(raw: str) -> dict[str, str | None]:
     """A next hop from its printed text (address and interface only when they are plain).
 
@@ -159,6 +163,9 @@ def next_hop(raw: str) -> dict[str, str | None]:
     True
     """
     text = squeeze(raw).removeprefix("is ")
+    fast = _VIA_RE.match(text)
+    if fast is not None:
+        return {"address": fast.group(1), "interface": fast.group(2), "raw": text}
     address: str | None = None
     interface: str | None = None
     if text.startswith("directly connected"):
