@@ -67,7 +67,9 @@ _TTP_TAIL = "[\\t ]*(?=\\n|\\r\\n)"
 _GROUP_RE = re.compile(r"\(\?P<([A-Za-z_][A-Za-z0-9_]*)>")
 
 
-def _combine(forms: Sequence[_Form]) -> tuple[re.Pattern[str], dict[str, tuple[int, tuple[str, ...]]]]:
+def _combine(
+    forms: Sequence[_Form],
+) -> tuple[re.Pattern[str], dict[str, tuple[int, tuple[str, ...]]]]:
     """One regex for all forms: ``(?P<f0>form 0)|(?P<f1>form 1)|...`` with renamed groups.
 
     The alternatives are tried in order, so the first form that matches wins, as in TTP; the
