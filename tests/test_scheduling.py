@@ -451,6 +451,8 @@ def test_sigkill_during_a_job_is_recorded_interrupted(
     )
     first = schedulers()
     assert wait_for(lambda: outcomes(paths, job.job_id) == ["running"], 10)
+    with pytest.raises(UsageError, match="running now"):
+        cancel_job(paths, job.job_id)
     first.stop(signal.SIGKILL)
     second = schedulers()
     assert wait_for(lambda: outcomes(paths, job.job_id) == ["interrupted"], 10)

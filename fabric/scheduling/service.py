@@ -276,6 +276,8 @@ def cancel_job(paths: ProjectPaths, job_id: str, *, status: str = "cancelled") -
         if record is None:
             raise UsageError(f"no scheduled job {job_id!r} (see: python -m fabric schedule list)")
         job = sched.get_job(job_id)
+        if job is None and any(r.outcome == "running" for r in store.runs(job_id)):
+            raise UsageError(f"job {job_id!r} is running now: it can no longer be cancelled")
         removed = False
         with contextlib.suppress(JobLookupError):
             sched.remove_job(job_id)
