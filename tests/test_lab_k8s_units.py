@@ -254,6 +254,25 @@ def test_invalid_values(kind: str, spec: dict[str, Any], field: str) -> None:
     assert field in [e.field for e in errors]
 
 
+@pytest.mark.parametrize(
+    ("kind", "body", "field"),
+    [
+        ("Pod", {"spec": {}}, "spec.containers"),
+        ("Pod", {"spec": {"containers": [{"name": "a"}]}}, "spec.containers[0].image"),
+        ("Service", {"spec": {"ports": [{"port": 70000}]}}, "spec.ports[0].port"),
+        ("Service", {"spec": {"type": "ClusterIP"}}, "spec.ports"),
+        ("Secret", {"data": {"k": "not base64!"}}, "data[k]"),
+    ],
+)
+def test_invalid_core_objects(kind: str, body: dict[str, Any], field: str) -> None:
+    rtype = resources.by_kind("v1", kind)
+    assert rtype is not None
+    obj = {"apiVersion": "v1", "kind": kind, "metadata": {"name": "x"}, **body}
+    assert field in [e.field for e in validation.validate(rtype, obj)]
+    if kind == "Secret":  # a secret's value never appears in an error
+        assert "not base64" not in " ".join(str(e) for e in validation.validate(rtype, obj))
+
+
 def test_invalid_name() -> None:
     errs = validation.validate(_rtype("BGPPeer"), {**_peer(peerIP="1.1.1.1", asNumber=1),
                                                    "metadata": {"name": "Bad_Name"}})  # fmt: skip

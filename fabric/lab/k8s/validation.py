@@ -7,6 +7,7 @@ The message format follows ``k8s.io/apimachinery/pkg/util/validation/field``:
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import json
 import re
@@ -317,6 +318,48 @@ _SPEC_CHECKS: dict[str, Callable[[dict[str, Any], list[FieldError]], None]] = {
 }
 
 
+def _pod(obj: dict[str, Any], errs: list[FieldError]) -> None:
+    containers = (obj.get("spec") or {}).get("containers")
+    if not isinstance(containers, list) or not containers:
+        errs.append(FieldError("spec.containers", None, "", "FieldValueRequired"))
+        return
+    for i, c in enumerate(containers):
+        for key in ("name", "image"):
+            if not isinstance(c, dict) or not c.get(key):
+                errs.append(FieldError(f"spec.containers[{i}].{key}", None, "",
+                                       "FieldValueRequired"))  # fmt: skip
+
+
+def _service(obj: dict[str, Any], errs: list[FieldError]) -> None:
+    spec = obj.get("spec") or {}
+    ports = spec.get("ports") or []
+    if not ports and spec.get("clusterIP") != "None" and spec.get("type") != "ExternalName":
+        errs.append(FieldError("spec.ports", None, "", "FieldValueRequired"))
+    for i, p in enumerate(ports):
+        port = p.get("port") if isinstance(p, dict) else None
+        if port is None:
+            errs.append(FieldError(f"spec.ports[{i}].port", None, "", "FieldValueRequired"))
+        else:
+            _range(errs, f"spec.ports[{i}].port", port, 1, 65535)
+    _one_of(errs, "spec.type", spec.get("type"),
+            ("ClusterIP", "NodePort", "LoadBalancer", "ExternalName"))  # fmt: skip
+
+
+def _secret(obj: dict[str, Any], errs: list[FieldError]) -> None:
+    for key, value in (obj.get("data") or {}).items():
+        try:
+            base64.b64decode(str(value), validate=True)
+        except ValueError:
+            errs.append(FieldError(f"data[{key}]", "<redacted>", "must be base64-encoded"))
+
+
+_CORE_CHECKS: dict[str, Callable[[dict[str, Any], list[FieldError]], None]] = {
+    "Pod": _pod,
+    "Service": _service,
+    "Secret": _secret,
+}
+
+
 def validate(rtype: resources.ResourceType, obj: dict[str, Any]) -> list[FieldError]:
     """Every invalid value of ``obj`` (empty when it is valid)."""
     errs: list[FieldError] = []
@@ -347,6 +390,8 @@ def validate(rtype: resources.ResourceType, obj: dict[str, Any]) -> list[FieldEr
             not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values())
         ):
             errs.append(FieldError(f"metadata.{key}", value, "must be a map of strings"))
+    if rtype.group == "" and rtype.kind in _CORE_CHECKS:
+        _CORE_CHECKS[rtype.kind](obj, errs)
     if rtype.group == resources.CALICO_GROUP:
         spec = obj.get("spec")
         if spec is None:
