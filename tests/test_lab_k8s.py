@@ -81,7 +81,7 @@ class Lab:
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+def kube(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     lab_dir = tmp_path_factory.mktemp("k8s-lab")
     changes: list[int] = []
     store = KubeStore(lab_dir / "k8s", on_change=lambda: changes.append(1))
@@ -115,14 +115,14 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
 
 
 @pytest.fixture(scope="module")
-def custom(lab: Lab) -> Iterator[kclient.CustomObjectsApi]:
-    with lab.api_client() as api:
+def custom(kube: Lab) -> Iterator[kclient.CustomObjectsApi]:
+    with kube.api_client() as api:
         yield kclient.CustomObjectsApi(api)
 
 
 @pytest.fixture(scope="module")
-def core(lab: Lab) -> Iterator[kclient.CoreV1Api]:
-    with lab.api_client() as api:
+def core(kube: Lab) -> Iterator[kclient.CoreV1Api]:
+    with kube.api_client() as api:
         yield kclient.CoreV1Api(api)
 
 
@@ -144,7 +144,7 @@ def status_of(err: ApiException) -> dict[str, Any]:
 # --------------------------------------------------------------------------- python client
 
 
-def test_calico_crud_roundtrip(lab: Lab, custom: kclient.CustomObjectsApi) -> None:
+def test_calico_crud_roundtrip(kube: Lab, custom: kclient.CustomObjectsApi) -> None:
     created = custom.create_cluster_custom_object(*CALICO, "bgppeers", peer("crud-peer"))
     meta = created["metadata"]
     assert meta["name"] == "crud-peer"
@@ -171,7 +171,7 @@ def test_calico_crud_roundtrip(lab: Lab, custom: kclient.CustomObjectsApi) -> No
     names = [o["metadata"]["name"] for o in
              custom.list_cluster_custom_object(*CALICO, "bgppeers")["items"]]  # fmt: skip
     assert "crud-peer" in names
-    assert lab.store.get("projectcalico.org/v3", "BGPPeer", "crud-peer") is not None
+    assert kube.store.get("projectcalico.org/v3", "BGPPeer", "crud-peer") is not None
 
     custom.delete_cluster_custom_object(*CALICO, "bgppeers", "crud-peer")
     with pytest.raises(ApiException) as exc:
@@ -225,8 +225,8 @@ def test_stale_resource_version_is_conflict(custom: kclient.CustomObjectsApi) ->
     assert got["spec"]["asNumber"] == 1
 
 
-def test_dry_run_stores_nothing(lab: Lab, custom: kclient.CustomObjectsApi) -> None:
-    before_rv, before_changes = lab.store.resource_version, len(lab.changes)
+def test_dry_run_stores_nothing(kube: Lab, custom: kclient.CustomObjectsApi) -> None:
+    before_rv, before_changes = kube.store.resource_version, len(kube.changes)
     out = custom.create_cluster_custom_object(*CALICO, "bgppeers", peer("dry-peer"), dry_run="All")
     assert out["metadata"]["name"] == "dry-peer" and out["metadata"]["uid"]
     with pytest.raises(ApiException) as exc:
@@ -238,7 +238,7 @@ def test_dry_run_stores_nothing(lab: Lab, custom: kclient.CustomObjectsApi) -> N
             *CALICO, "bgppeers", peer("dry-bad", asNumber=-1), dry_run="All"
         )
     assert exc.value.status == 422
-    assert (lab.store.resource_version, len(lab.changes)) == (before_rv, before_changes)
+    assert (kube.store.resource_version, len(kube.changes)) == (before_rv, before_changes)
 
 
 def test_strict_field_validation_names_unknown_fields(custom: kclient.CustomObjectsApi) -> None:
@@ -307,7 +307,7 @@ def test_invalid_values_are_422(
     assert causes[0]["message"].startswith(detail)
 
 
-def test_label_and_field_selectors(lab: Lab, core: kclient.CoreV1Api) -> None:
+def test_label_and_field_selectors(kube: Lab, core: kclient.CoreV1Api) -> None:
     pods = [
         ("sel-a", "kube-worker-001", {"app": "web", "tier": "front"}),
         ("sel-b", "kube-worker-001", {"app": "db"}),
@@ -381,7 +381,7 @@ def test_secret_holds_bgp_password(core: kclient.CoreV1Api) -> None:
     assert status_of(exc.value)["message"] == 'secrets "bgp-passwords" not found'
 
 
-def test_server_side_apply_conflict_and_force(lab: Lab, custom: kclient.CustomObjectsApi) -> None:
+def test_server_side_apply_conflict_and_force(kube: Lab, custom: kclient.CustomObjectsApi) -> None:
     custom.create_cluster_custom_object(
         *CALICO, "bgppeers", peer("ssa-peer"), field_manager="deployer"
     )
@@ -420,30 +420,30 @@ def test_server_side_apply_conflict_and_force(lab: Lab, custom: kclient.CustomOb
                            "keepOriginalNextHop": True}  # fmt: skip
 
 
-def test_faults_fail_the_nth_write(lab: Lab, custom: kclient.CustomObjectsApi) -> None:
-    lab.store.faults.fail_on_write, lab.store.faults.status = 2, 500
+def test_faults_fail_the_nth_write(kube: Lab, custom: kclient.CustomObjectsApi) -> None:
+    kube.store.faults.fail_on_write, kube.store.faults.status = 2, 500
     custom.create_cluster_custom_object(*CALICO, "bgppeers", peer("fault-1"))
     custom.get_cluster_custom_object(*CALICO, "bgppeers", "fault-1")  # reads do not count
     with pytest.raises(ApiException) as exc:
         custom.create_cluster_custom_object(*CALICO, "bgppeers", peer("fault-2"))
     assert exc.value.status == 500
     assert status_of(exc.value)["reason"] == "InternalError"
-    assert lab.store.get("projectcalico.org/v3", "BGPPeer", "fault-2") is None
+    assert kube.store.get("projectcalico.org/v3", "BGPPeer", "fault-2") is None
     custom.create_cluster_custom_object(*CALICO, "bgppeers", peer("fault-3"))
-    lab.store.faults.fail_on_write, lab.store.faults.status = 1, 409
+    kube.store.faults.fail_on_write, kube.store.faults.status = 1, 409
     with pytest.raises(ApiException) as exc:
         custom.patch_cluster_custom_object(
             *CALICO, "bgppeers", "fault-1", {"spec": {"asNumber": 7}}
         )
     assert exc.value.status == 409
     assert status_of(exc.value)["reason"] == "Conflict"
-    assert lab.store.faults.fail_on_write is None
+    assert kube.store.faults.fail_on_write is None
 
 
-def test_wrong_token_is_unauthorized(lab: Lab) -> None:
+def test_wrong_token_is_unauthorized(kube: Lab) -> None:
     configuration = kclient.Configuration()
-    configuration.host = lab.url
-    configuration.ssl_ca_cert = str(lab.lab_dir / "ca.pem")
+    configuration.host = kube.url
+    configuration.ssl_ca_cert = str(kube.lab_dir / "ca.pem")
     configuration.api_key = {"authorization": "Bearer wrong"}
     with kclient.ApiClient(configuration) as api:
         with pytest.raises(ApiException) as exc:
@@ -453,8 +453,8 @@ def test_wrong_token_is_unauthorized(lab: Lab) -> None:
             kclient.VersionApi(api).get_code()
         assert exc.value.status == 401
     anonymous = kclient.Configuration()
-    anonymous.host = lab.url
-    anonymous.ssl_ca_cert = str(lab.lab_dir / "ca.pem")
+    anonymous.host = kube.url
+    anonymous.ssl_ca_cert = str(kube.lab_dir / "ca.pem")
     with kclient.ApiClient(anonymous) as api:  # no token: /version is public
         assert kclient.VersionApi(api).get_code().git_version == "v1.28.2"
         with pytest.raises(ApiException) as exc:
@@ -462,7 +462,7 @@ def test_wrong_token_is_unauthorized(lab: Lab) -> None:
         assert exc.value.status == 401
 
 
-def test_watch_streams_changes(lab: Lab, custom: kclient.CustomObjectsApi) -> None:
+def test_watch_streams_changes(kube: Lab, custom: kclient.CustomObjectsApi) -> None:
     listed = custom.list_cluster_custom_object(*CALICO, "bgpfilters")
     rv = listed["metadata"]["resourceVersion"]
     body = {"apiVersion": "projectcalico.org/v3", "kind": "BGPFilter",
@@ -482,13 +482,13 @@ def test_watch_streams_changes(lab: Lab, custom: kclient.CustomObjectsApi) -> No
     assert events == [("ADDED", "watched"), ("DELETED", "watched")]
 
 
-def test_persistence_survives_restart(lab: Lab, custom: kclient.CustomObjectsApi) -> None:
+def test_persistence_survives_restart(kube: Lab, custom: kclient.CustomObjectsApi) -> None:
     custom.create_cluster_custom_object(*CALICO, "bgppeers", peer("persist-peer"))
-    reopened = KubeStore(lab.lab_dir / "k8s")
-    assert reopened.resource_version == lab.store.resource_version
+    reopened = KubeStore(kube.lab_dir / "k8s")
+    assert reopened.resource_version == kube.store.resource_version
     got = reopened.get("projectcalico.org/v3", "BGPPeer", "persist-peer")
-    assert got == lab.store.get("projectcalico.org/v3", "BGPPeer", "persist-peer")
-    files = list((lab.lab_dir / "k8s" / "objects").rglob("persist-peer.json"))
+    assert got == kube.store.get("projectcalico.org/v3", "BGPPeer", "persist-peer")
+    files = list((kube.lab_dir / "k8s" / "objects").rglob("persist-peer.json"))
     assert len(files) == 1
 
 
@@ -496,13 +496,13 @@ def test_persistence_survives_restart(lab: Lab, custom: kclient.CustomObjectsApi
 
 
 @pytest.fixture(scope="module")
-def kubectl(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Any:
+def kubectl(kube: Lab, tmp_path_factory: pytest.TempPathFactory) -> Any:
     binary = require_tool("kubectl")
     cache = tmp_path_factory.mktemp("kubectl-cache")
 
     def run(*args: str, stdin: str | None = None, check: bool = True) -> str:
         proc = subprocess.run(
-            [binary, "--kubeconfig", str(lab.kubeconfig), "--cache-dir", str(cache), *args],
+            [binary, "--kubeconfig", str(kube.kubeconfig), "--cache-dir", str(cache), *args],
             input=stdin, capture_output=True, text=True, timeout=60,
             env={**os.environ, "HOME": str(cache)},
         )  # fmt: skip
@@ -513,7 +513,7 @@ def kubectl(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Any:
     return run
 
 
-def test_kubectl_apply_get_delete_seed(lab: Lab, kubectl: Any) -> None:
+def test_kubectl_apply_get_delete_seed(kube: Lab, kubectl: Any) -> None:
     out = kubectl("apply", "-f", "-", stdin=SEED_YAML)
     assert "bgpconfiguration.projectcalico.org/default created" in out
     assert "bgppeer.projectcalico.org/global-peer created" in out
@@ -527,20 +527,20 @@ def test_kubectl_apply_get_delete_seed(lab: Lab, kubectl: Any) -> None:
     seed_config = next(yaml.safe_load_all(SEED_YAML))
     assert got["spec"] == seed_config["spec"]
 
-    stored = lab.store.get("projectcalico.org/v3", "BGPPeer", "global-peer")
+    stored = kube.store.get("projectcalico.org/v3", "BGPPeer", "global-peer")
     assert stored is not None and stored["spec"] == {"peerIP": "172.21.1.254", "asNumber": 65535}
 
     out = kubectl("delete", "-f", "-", stdin=SEED_YAML)
     assert 'bgppeer.projectcalico.org "global-peer" deleted' in out
-    assert lab.store.get("projectcalico.org/v3", "BGPPeer", "global-peer") is None
+    assert kube.store.get("projectcalico.org/v3", "BGPPeer", "global-peer") is None
 
 
-def test_kubectl_server_dry_run_changes_nothing(lab: Lab, kubectl: Any) -> None:
-    rv = lab.store.resource_version
+def test_kubectl_server_dry_run_changes_nothing(kube: Lab, kubectl: Any) -> None:
+    rv = kube.store.resource_version
     out = kubectl("apply", "--dry-run=server", "-f", "-", stdin=SEED_YAML.replace("default", "dry"))
     assert "bgpconfiguration.projectcalico.org/dry created (server dry run)" in out
-    assert lab.store.get("projectcalico.org/v3", "BGPConfiguration", "dry") is None
-    assert lab.store.resource_version == rv
+    assert kube.store.get("projectcalico.org/v3", "BGPConfiguration", "dry") is None
+    assert kube.store.resource_version == rv
 
 
 def test_kubectl_strict_validation_and_invalid(kubectl: Any) -> None:
@@ -554,26 +554,27 @@ def test_kubectl_strict_validation_and_invalid(kubectl: Any) -> None:
     assert 'BGPPeer.projectcalico.org "k-invalid" is invalid: spec.asNumber' in out
 
 
-def test_kubectl_server_side_apply(lab: Lab, kubectl: Any) -> None:
+def test_kubectl_server_side_apply(kube: Lab, kubectl: Any) -> None:
     doc = SEED_YAML.replace("global-peer", "ssa-kubectl")
     out = kubectl("apply", "--server-side", "-f", "-", stdin=doc)
     assert "bgppeer.projectcalico.org/ssa-kubectl serverside-applied" in out
-    stored = lab.store.get("projectcalico.org/v3", "BGPPeer", "ssa-kubectl")
+    stored = kube.store.get("projectcalico.org/v3", "BGPPeer", "ssa-kubectl")
     assert stored is not None
     assert stored["metadata"]["managedFields"][0]["manager"] == "kubectl"
     kubectl("delete", "bgppeer", "ssa-kubectl")
 
 
-def test_kubectl_tables_for_pods_and_services(lab: Lab, kubectl: Any) -> None:
-    lab.store.put(
+def test_kubectl_tables_for_pods_and_services(kube: Lab, kubectl: Any) -> None:
+    kube.store.put(
         {"apiVersion": "v1", "kind": "Pod",
          "metadata": {"name": "coredns-5dd5756b68-abcde", "namespace": "kube-system"},
-         "spec": {"nodeName": "kube-worker-001", "containers": [{"name": "coredns"}]},
+         "spec": {"nodeName": "kube-worker-001",
+                  "containers": [{"name": "coredns", "image": "coredns:v1.10.1"}]},
          "status": {"phase": "Running", "podIP": "192.168.181.6",
                     "containerStatuses": [{"name": "coredns", "ready": True,
                                            "restartCount": 0}]}}
     )  # fmt: skip
-    lab.store.put(
+    kube.store.put(
         {"apiVersion": "v1", "kind": "Service",
          "metadata": {"name": "kube-dns", "namespace": "kube-system"},
          "spec": {"type": "ClusterIP", "clusterIP": "192.16.0.10",
@@ -597,7 +598,7 @@ def test_kubectl_tables_for_pods_and_services(lab: Lab, kubectl: Any) -> None:
     assert row[7] == "k8s-app=kube-dns"
 
 
-def test_kubectl_client_side_apply_of_a_service_merges_ports(lab: Lab, kubectl: Any) -> None:
+def test_kubectl_client_side_apply_of_a_service_merges_ports(kube: Lab, kubectl: Any) -> None:
     svc = """\
 apiVersion: v1
 kind: Service
@@ -613,14 +614,14 @@ spec:
     kubectl("apply", "-f", "-", stdin=svc)
     out = kubectl("apply", "-f", "-", stdin=svc.replace("port: 80,", "port: 8080,"))
     assert "service/web configured" in out
-    stored = lab.store.get("v1", "Service", "web", "default")
+    stored = kube.store.get("v1", "Service", "web", "default")
     assert stored is not None
     assert stored["spec"]["ports"] == [
         {"name": "http", "port": 8080, "protocol": "TCP"},
         {"name": "https", "port": 443, "protocol": "TCP"},
     ]
     kubectl("delete", "-f", "-", stdin=svc)
-    assert lab.store.get("v1", "Service", "web", "default") is None
+    assert kube.store.get("v1", "Service", "web", "default") is None
 
 
 def _versioned_kubectls() -> list[str]:
@@ -639,12 +640,12 @@ def _versioned_kubectls() -> list[str]:
 
 
 @pytest.mark.parametrize("binary", _versioned_kubectls() or ["none"], ids=lambda p: Path(p).name)
-def test_kubectl_versions_apply(lab: Lab, binary: str, tmp_path: Path) -> None:
+def test_kubectl_versions_apply(kube: Lab, binary: str, tmp_path: Path) -> None:
     """kubectl <= 1.2x validates via /openapi/v2 (protobuf), later ones via /openapi/v3."""
     if binary == "none":
         pytest.skip("no versioned kubectl binaries next to kubectl (gcloud SDK layout only)")
     doc = SEED_YAML.replace("global-peer", "versions-peer").replace("default", "versions-config")
-    base = [binary, "--kubeconfig", str(lab.kubeconfig), "--cache-dir", str(tmp_path)]
+    base = [binary, "--kubeconfig", str(kube.kubeconfig), "--cache-dir", str(tmp_path)]
     env = {**os.environ, "HOME": str(tmp_path)}
     dry = subprocess.run([*base, "apply", "--dry-run=server", "-f", "-"], input=doc, env=env,
                          capture_output=True, text=True, timeout=60)  # fmt: skip
@@ -655,4 +656,4 @@ def test_kubectl_versions_apply(lab: Lab, binary: str, tmp_path: Path) -> None:
                          text=True, timeout=60)  # fmt: skip
     assert bad.returncode != 0
     assert 'unknown field "spec.bogus"' in bad.stderr
-    assert lab.store.get("projectcalico.org/v3", "BGPPeer", "versions-peer") is None
+    assert kube.store.get("projectcalico.org/v3", "BGPPeer", "versions-peer") is None
