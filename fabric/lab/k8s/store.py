@@ -48,6 +48,9 @@ Key = tuple[str, str, str, str]
 class KubeFaults:
     """Injected failures of the API server's writes.
 
+    Every write request counts (dry runs too, and before any validation), so ``1`` fails
+    exactly the next POST/PUT/PATCH/DELETE; the failed write stores nothing.
+
     Attributes:
         fail_on_write: fail the Nth write (POST/PUT/PATCH/DELETE) from now; ``1`` is the next.
         status: the HTTP status of the failure, 409 (Conflict) or 500 (InternalError).
