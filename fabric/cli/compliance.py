@@ -35,9 +35,7 @@ from fabric.paths import ProjectPaths
     type=click.Path(path_type=Path, file_okay=False),
     help="Also write every format into DIR (compliance.txt/.json/.junit.xml/.html).",
 )
-@click.option(
-    "--group-by", type=click.Choice(["host", "check"]), default="host", show_default=True
-)
+@click.option("--group-by", type=click.Choice(["host", "check"]), default="host", show_default=True)
 @click.option("--hide-passes", is_flag=True, help="Table: show only what did not pass.")
 @click.option("--workers", type=click.IntRange(1, 1000), default=20, show_default=True)
 @click.option("--node-command", help="Command run on nodes (default: each host's data).")
