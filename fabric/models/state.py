@@ -23,6 +23,16 @@ class _State(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class _Bulk(BaseModel):
+    """For the models a large table creates by the hundred thousand (routes, next hops).
+
+    Not frozen: on 100,000 routes freezing costs about a quarter of the validation time
+    (bench/bench_parsers.py). Treat them as read-only all the same.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+
 # --------------------------------------------------------------------- show ip bgp summary
 
 
@@ -76,7 +86,7 @@ class BgpSummary(_State):
 # --------------------------------------------------------------------------- show ip route
 
 
-class NextHop(_State):
+class NextHop(_Bulk):
     """A next hop of a route.
 
     Attributes:
@@ -91,7 +101,7 @@ class NextHop(_State):
     raw: str
 
 
-class Route(_State):
+class Route(_Bulk):
     """One route: prefix, code (``C``, ``B I``, ``O E2`` ...), ``[distance/metric]``, next hops."""
 
     prefix: str
