@@ -625,7 +625,7 @@ def _l3(snap: SwitchSnapshot) -> list[_Iface]:
 
 
 def _iface_for(snap: SwitchSnapshot, ip: IPv4Addr) -> str | None:
-    for name, _addr_, net in _l3(snap):
+    for name, _ip, net in _l3(snap):
         if ip in net:
             return name
     return None
