@@ -9,8 +9,8 @@ objects stored), then each switch gets the injected eAPI latency. Reported, in o
 * the lower bound ``round trips per switch x latency x switches / workers`` and the ratio
   wall / lower bound (issue 6 target: within 1.5x). Nodes (SSH) and the cluster have no
   injected latency: they are in the wall time but not in the bound. To separate the two, the
-  same run is repeated without latency: ``latency_cost_s`` = wall(latency) - wall(no latency)
-  is what the latency actually added, compared with the bound.
+  same run is repeated without latency: ``latency_cost_s`` = best wall(latency) - best
+  wall(no latency) is what the latency actually added, compared with the bound.
 
 Usage: ``python bench/bench_compliance.py [--switches 200] [--nodes 2000] [--latency-ms 20]
 [--workers 100]``. Loopback only: the loopback guard is installed before anything starts.
@@ -77,7 +77,9 @@ def main() -> int:
     ap.add_argument("--nodes", type=int, default=2000)
     ap.add_argument("--latency-ms", type=float, default=20.0)
     ap.add_argument("--workers", type=int, default=100)
-    ap.add_argument("--serve-lab", nargs=2, metavar=("INVENTORY", "LAB_DIR"), help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--serve-lab", nargs=2, metavar=("INVENTORY", "LAB_DIR"), help=argparse.SUPPRESS
+    )
     args = ap.parse_args()
     if args.serve_lab:
         serve_lab(Path(args.serve_lab[0]), Path(args.serve_lab[1]))
@@ -120,7 +122,9 @@ def main() -> int:
         try:
             ready = json.loads(child.stdout.readline())
             runs: dict[str, dict[str, Any]] = {}
-            for label, lat in (("no_latency", 0.0), ("latency", args.latency_ms)):
+            # A warm-up run first (imports, TLS contexts); then each setting twice, best kept.
+            plan = [("warm_up", 0.0)] + [("no_latency", 0.0), ("latency", args.latency_ms)] * 2
+            for label, lat in plan:
                 child.stdin.write(json.dumps({"latency_ms": lat}) + "\n")
                 child.stdin.flush()
                 json.loads(child.stdout.readline())
@@ -128,22 +132,33 @@ def main() -> int:
                 t = time.perf_counter()
                 rep = run_compliance(paths, ComplianceOptions(lab=True, workers=args.workers))
                 wall = time.perf_counter() - t
-                t = time.perf_counter()
-                checks_only = sum(1 for _ in rep.verdicts)  # verdicts exist; time checks below
+                print(f"  {label}: {wall:.2f} s, {rep.status.value}", flush=True)
+                if label in runs and runs[label]["wall_s"] <= wall:
+                    continue
                 runs[label] = {
                     "wall_s": round(wall, 2),
                     "status": rep.status.value,
                     "problems": len(rep.problems),
                     "failed_checks": [v.check for v in rep.verdicts if v.status == Status.FAIL],
                     "round_trips_per_switch": max(counts.values()) if counts else 0,
-                    "verdicts": checks_only,
                 }
+            del runs["warm_up"]
             # The checks alone, on the state of the last run (pure functions): re-judge offline.
             raw = tmp / "raw"
             run_compliance(paths, ComplianceOptions(lab=True, workers=args.workers, save_raw=raw))
             t = time.perf_counter()
             offline = run_compliance(paths, ComplianceOptions(from_dir=raw))
             offline_s = time.perf_counter() - t
+            # The checks alone (pure functions of the parsed state).
+            from fabric.checks import load_catalog
+            from fabric.workflows.compliance import judge, load_offline, prepare_state
+
+            state = prepare_state(paths)
+            load_offline(state, raw)
+            checks = load_catalog(None)
+            t = time.perf_counter()
+            judge(state, checks)
+            checks_s = time.perf_counter() - t
         finally:
             child.stdin.close()
             child.wait(timeout=120)
@@ -161,6 +176,7 @@ def main() -> int:
         "runs": runs,
         "offline_parse_and_checks_s": round(offline_s, 2),
         "offline_status": offline.status.value,
+        "checks_only_s": round(checks_s, 3),
         "eapi_round_trips_per_switch": rt,
         "lower_bound_s": round(bound, 3),
         "ratio_to_lower_bound": round(wall / bound, 2) if bound else None,

@@ -138,6 +138,7 @@ class VerifyNodeBgpPeers(Check[NodeBgpPeersInput]):
         """Compare each node's ``calicoctl node status`` with its intent peers."""
         cal = state.intent.cluster.calico
         global_names = {p.name for p in cal.peers if p.node_selector is None}
+        mesh = {n.name: sorted(state.mesh_addresses(n)) for n in state.intent.nodes}
         for node in state.intent.nodes:
             out.touch(node.name)
             st = state.nodes.get(node.name)
@@ -153,7 +154,7 @@ class VerifyNodeBgpPeers(Check[NodeBgpPeersInput]):
             seen = state.node_peers(node.name) or {}
             # expected: address -> (accepted peer types, label)
             expected: dict[str, tuple[set[str], str]] = {}
-            for p in state.intent.peers_for(node):
+            for p in state.peers_for(node):
                 kind = "global" if p.name in global_names else "node specific"
                 expected[str(p.peer_ip)] = ({kind}, f"{kind} peer {p.name}")
             mesh_alias: dict[str, str] = {}
@@ -161,8 +162,8 @@ class VerifyNodeBgpPeers(Check[NodeBgpPeersInput]):
                 for other in state.intent.nodes:
                     if other.name == node.name:
                         continue
-                    addrs = state.mesh_addresses(other)
-                    hit = next((a for a in sorted(addrs) if a in seen), None)
+                    addrs = mesh[other.name]
+                    hit = next((a for a in addrs if a in seen), None)
                     key = hit or str(other.mgmt_ip or other.bgp_ip)
                     expected[key] = ({"node-to-node mesh"}, f"mesh peer {other.name}")
                     for a in addrs:

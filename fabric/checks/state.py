@@ -15,7 +15,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Literal
 
 from fabric.errors import Issue
-from fabric.models.intent import Intent, Node, Switch
+from fabric.models.intent import Intent, Node, PeerData, Switch
 from fabric.steps.collect import ClusterState, NodeState, PodInfo, SwitchState
 
 if TYPE_CHECKING:
@@ -77,6 +77,9 @@ class FabricState:
     nodes: dict[str, NodeState] = field(default_factory=dict)
     cluster: ClusterState | None = None
     failures: dict[str, HostFailure] = field(default_factory=dict)
+    _peers_by_labels: dict[tuple[tuple[str, str], ...], list[PeerData]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     # ------------------------------------------------------------------ lookups
 
@@ -92,6 +95,20 @@ class FabricState:
     def switch_by_name(self) -> dict[str, Switch]:
         """Intent switches by name."""
         return {s.name: s for s in self.intent.switches}
+
+    def peers_for(self, node: Node) -> list[PeerData]:
+        """The Calico peers that apply to ``node`` (:meth:`Intent.peers_for`), memoised by labels.
+
+        Nodes of a rack share their labels, so selectors are evaluated once per label set, not
+        once per node: linear in nodes + peers x distinct label sets.
+        """
+        key = tuple(sorted(node.labels.items()))
+        shared = self._peers_by_labels.get(key)
+        if shared is None:
+            bare = node.model_copy(update={"peers": []})
+            shared = self.intent.peers_for(bare)
+            self._peers_by_labels[key] = shared
+        return [*shared, *node.peers]
 
     def failure_message(self, host: str) -> str:
         """Why ``host`` cannot be judged (for an ERROR finding)."""

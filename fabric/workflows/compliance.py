@@ -191,6 +191,23 @@ def judge(state: FabricState, checks: list[Check[Any]]) -> list[Verdict]:
     return [c.test(state) for c in checks]
 
 
+def prepare_state(paths: ProjectPaths) -> FabricState:
+    """The intent and what it renders, with no device state yet.
+
+    Raises:
+        ValidationError: the intent is invalid.
+    """
+    report = load_intent(paths)
+    intent = report.intent
+    assert intent is not None  # load_intent raises otherwise
+    return FabricState(
+        intent=intent,
+        issues=list(report.issues),
+        switch_configs={s.name: render_switch_config(s, paths.templates) for s in intent.switches},
+        calico_objects=render_calico_objects(intent, paths.templates),
+    )
+
+
 def run_compliance(paths: ProjectPaths, options: ComplianceOptions) -> ComplianceReport:
     """Collect (or load) state, run the catalog and return the report.
 
@@ -210,15 +227,7 @@ def run_compliance(paths: ProjectPaths, options: ComplianceOptions) -> Complianc
     if options.from_dir is not None and not options.from_dir.is_dir():
         raise UsageError(f"--from {options.from_dir}: no such folder")
 
-    report = load_intent(paths)
-    intent = report.intent
-    assert intent is not None  # load_intent raises otherwise
-    state = FabricState(
-        intent=intent,
-        issues=list(report.issues),
-        switch_configs={s.name: render_switch_config(s, paths.templates) for s in intent.switches},
-        calico_objects=render_calico_objects(intent, paths.templates),
-    )
+    state = prepare_state(paths)
     if options.from_dir is not None:
         load_offline(state, options.from_dir)
         mode: Literal["online", "offline"] = "offline"
