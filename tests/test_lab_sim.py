@@ -358,3 +358,13 @@ def test_next_pod_ip_follows_the_highest_address_in_the_block() -> None:
 )
 def test_selectors(selector: str, labels: dict[str, str], expected: bool) -> None:
     assert sim.selector_matches(selector, labels) is expected
+
+
+def test_reusing_the_cluster_part_gives_the_same_result() -> None:
+    first = sim.compute(world(), T0)
+    snap = seed_snapshot(shutdown=True)
+    fresh = sim.compute(world(snap=snap, previous=first.since), T0 + 5)
+    reused = sim.compute(world(snap=snap, previous=first.since, derived=first.derived), T0 + 5)
+    assert reused.switches == fresh.switches
+    assert reused.node_view(CP) == fresh.node_view(CP)
+    assert peer(reused, N8).state_detail == "Idle(Admin)"

@@ -219,6 +219,8 @@ class LabRuntime:
         self._dirty = True
         self._result: sim.SimResult | None = None
         self._since: sim.SinceMap = {}
+        self._objects: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self._derived_version: int | None = None
         self._facts: list[sim.NodeFacts] = []
         self._replicas: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
         self._reconcile_pending = False
@@ -588,12 +590,19 @@ class LabRuntime:
             else:
                 loop.call_soon_threadsafe(self._reconcile)
 
-    def _world(self) -> sim.World:
+    def _world(self, *, reuse: bool = False) -> sim.World:
+        """The simulation's input; ``reuse`` keeps the cluster part while the store is unchanged."""
         intent = self.intent
         assert intent is not None
-        objects: dict[tuple[str, str], list[dict[str, Any]]] = {}
-        for api, kind in _SIM_KINDS:
-            objects[(api, kind)] = self._store.list(api, kind)
+        version = self._store.resource_version
+        derived = None
+        if reuse and self._result is not None and version == self._derived_version:
+            objects = self._objects
+            derived = self._result.derived
+        else:
+            objects = {(api, kind): self._store.list(api, kind) for api, kind in _SIM_KINDS}
+            self._objects = objects
+            self._derived_version = version
         return sim.World(
             nodes=self._facts,
             switches={name: sw.device.snapshot() for name, sw in self._switches.items()},
@@ -603,12 +612,13 @@ class LabRuntime:
             pod_cidr=intent.cluster.calico.pod_cidr,
             block_size=intent.cluster.calico.block_size,
             previous=self._since,
+            derived=derived,
         )
 
     def _sim(self) -> sim.SimResult:
         if self._dirty or self._result is None:
             self._dirty = False
-            result = sim.compute(self._world(), time.time())
+            result = sim.compute(self._world(reuse=True), time.time())
             self._since = result.since
             self._result = result
         return self._result

@@ -91,6 +91,7 @@ class World:
         pod_cidr: the pod CIDR of the intent, used when the cluster holds no IPPool.
         block_size: IPAM block prefix length when no IPPool says otherwise.
         previous: session states and start times of the previous result.
+        derived: see the attribute.
     """
 
     nodes: list[NodeFacts]
@@ -101,6 +102,9 @@ class World:
     pod_cidr: IPv4Net | None = None
     block_size: int = 26
     previous: Mapping[tuple[str, ...], tuple[str, float]] = field(default_factory=dict)
+    #: The cluster-derived part of an earlier result, when the cluster objects did not change
+    #: since (the caller vouches for that); None derives it from ``objects``.
+    derived: ClusterDerived | None = None
 
     def list(self, api_version: str, kind: str) -> list[dict[str, Any]]:
         """The objects of one kind (empty when none)."""
@@ -131,6 +135,7 @@ class SimResult:
     nodes: dict[str, NodeState]
     mesh_enabled: bool
     since: SinceMap
+    derived: ClusterDerived | None = None
 
     def node_view(self, name: str) -> NodeBgpView:
         """``calicoctl node status`` / ``birdcl`` for one node (mesh rows computed here)."""
@@ -698,6 +703,33 @@ def _router_id(snap: SwitchSnapshot) -> str | None:
     return str(max(addrs)) if addrs else None
 
 
+@dataclass(frozen=True)
+class ClusterDerived:
+    """What the simulation derives from the cluster's objects alone (reusable while they hold)."""
+
+    cal: _Calico
+    blocks: dict[str, list[IPv4Net]]
+    adverts: dict[str, list[IPv4Net]]
+    node_as: dict[str, int]
+    peers_of: dict[str, list[_CalicoPeer]]
+
+
+def derive_cluster(world: World) -> ClusterDerived:
+    """The cluster-side part of :func:`compute` (peers, AS numbers, IPAM, advertisements)."""
+    cal = _read_calico(world)
+    blocks = node_blocks(world)
+    index = _PeerIndex(world, cal)
+    return ClusterDerived(
+        cal=cal,
+        blocks=blocks,
+        adverts=_advertised(world, cal, blocks),
+        node_as={n.name: cal.node_as.get(n.name, cal.default_as) for n in world.nodes},
+        peers_of={
+            n.name: index.for_node(n, cal.labels.get(n.name, dict(n.labels))) for n in world.nodes
+        },
+    )
+
+
 def compute(world: World, now: float) -> SimResult:
     """Sessions and routes of the whole lab from both sides' configuration.
 
@@ -708,17 +740,12 @@ def compute(world: World, now: float) -> SimResult:
     Returns:
         A view per switch, the state per node, and the session start times to carry over.
     """
-    cal = _read_calico(world)
-    blocks = node_blocks(world)
-    adverts = _advertised(world, cal, blocks)
+    derived = world.derived if world.derived is not None else derive_cluster(world)
+    cal, blocks, adverts = derived.cal, derived.blocks, derived.adverts
+    node_as, peers_of = derived.node_as, derived.peers_of
     since: SinceMap = {}
     prev = world.previous
     nodes_by_ip = {n.bgp_ip: n for n in world.nodes}
-    node_as = {n.name: cal.node_as.get(n.name, cal.default_as) for n in world.nodes}
-    index = _PeerIndex(world, cal)
-    peers_of = {
-        n.name: index.for_node(n, cal.labels.get(n.name, dict(n.labels))) for n in world.nodes
-    }
 
     # Addresses of switches (default VRF) -> switch name, for nodes' peer lookups.
     switch_by_addr: dict[IPv4Addr, str] = {}
@@ -824,7 +851,12 @@ def compute(world: World, now: float) -> SimResult:
             blocks=blocks.get(node.name, []),
         )
     return SimResult(
-        now=now, switches=switch_views, nodes=node_states, mesh_enabled=cal.mesh, since=since
+        now=now,
+        switches=switch_views,
+        nodes=node_states,
+        mesh_enabled=cal.mesh,
+        since=since,
+        derived=derived,
     )
 
 
