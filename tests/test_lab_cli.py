@@ -138,3 +138,35 @@ def test_down_stops_the_process_and_keeps_state(tmp_path: Path) -> None:
         assert status["endpoints"]["pid"] != pid
     finally:
         fabric("down", lab_dir=lab_dir)
+
+
+def test_foreground_up_stops_on_sigterm(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    lab_dir = tmp_path / "lab"
+    env = dict(os.environ, FABRIC_LAB_DIR=str(lab_dir))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fabric", "lab", "up", "--fresh"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=ROOT,
+        env=env,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (lab_dir / "endpoints.json").exists():
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        assert json.loads((lab_dir / "endpoints.json").read_text())["pid"] == proc.pid
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0
+    assert "lab up (pid" in out and "lab stopped" in out
+    assert not (lab_dir / "endpoints.json").exists()
