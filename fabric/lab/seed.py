@@ -2,9 +2,10 @@
 
 Two layers:
 
-* the *base* content every lab starts with: switches with a minimal config (hostname, user,
-  ``management api http-commands``) and a cluster with the write-up's namespaces, nodes, pods and
-  services, an IPPool and one IPAM block per node, but no Calico BGP object;
+* the *base* content every lab starts with: switches keep the EOS factory config of
+  :class:`~fabric.lab.eos.EosSwitch` (hostname, user, ``management api http-commands``); the
+  cluster gets the write-up's namespaces, nodes, pods and services, an IPPool and one IPAM block
+  per node, but no Calico BGP object;
 * the *seeded* content (``lab up --seeded``, the ``seeded_lab`` fixture): the write-up's literal
   switch configuration and its Calico ``BGPConfiguration``/``BGPPeer``, as applied by hand there.
   Hosts that are not the write-up's (generated inventories) get the intent's rendered config.
@@ -293,27 +294,6 @@ def pod_suffix() -> str:
 
 
 # --------------------------------------------------------------------------- switches
-
-
-def password_hash(password: str, salt: str) -> str:
-    """A sha512 digest for the ``username ... secret sha512`` line (lab-only, not crypt(3))."""
-    digest = hashlib.sha512(f"{salt}{password}".encode()).hexdigest()
-    return f"$6${salt}${digest[:86]}"
-
-
-def base_switch_config(hostname: str, username: str, password: str) -> str:
-    """The minimal configuration a lab switch starts with."""
-    salt = hashlib.sha256(hostname.encode()).hexdigest()[:16]
-    return (
-        f"hostname {hostname}\n"
-        "!\n"
-        f"username {username} privilege 15 role network-admin secret sha512 "
-        f"{password_hash(password, salt)}\n"
-        "!\n"
-        "management api http-commands\n"
-        "   no shutdown\n"
-        "!\n"
-    )
 
 
 def is_seed_intent(intent: Intent) -> bool:
