@@ -13,8 +13,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: $(VENV)/.installed
-	$(PY) -m fabric validate
-	$(PY) -m fabric run render
+	$(PY) -m fabric demo
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q
