@@ -15,10 +15,12 @@ its own process), so the demo proves the commands rather than a private code pat
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any, cast
 
 import click
 
@@ -40,7 +42,7 @@ def _fabric(*args: str, expect: tuple[int, ...] = (0,)) -> int:
 
 
 def _recreate_coredns(paths: ProjectPaths) -> list[str]:
-    """Delete the coredns pods that sit outside their node's block; return their names."""
+    """Delete the coredns pods outside their node's IPAM blocks (the write-up's fix)."""
     from kubernetes import client, config
 
     from fabric.inventory import load_lab_endpoints
@@ -54,13 +56,21 @@ def _recreate_coredns(paths: ProjectPaths) -> list[str]:
         )
     )
     try:
+        listing = client.CustomObjectsApi(api.api_client).list_cluster_custom_object(
+            "projectcalico.org", "v3", "blockaffinities"
+        )
+        affinities: list[dict[str, Any]] = cast(dict[str, Any], listing)["items"]
+        blocks: dict[str, list[ipaddress.IPv4Network | ipaddress.IPv6Network]] = {}
+        for a in affinities:
+            blocks.setdefault(a["spec"]["node"], []).append(ipaddress.ip_network(a["spec"]["cidr"]))
         pods = api.list_namespaced_pod("kube-system", label_selector="k8s-app=kube-dns").items
-        # The write-up's coredns pods predate Calico's IPAM: 192.168.45.65/66, outside every block.
-        names = [
-            str(p.metadata.name)
-            for p in pods
-            if p.metadata and p.status and (p.status.pod_ip or "").startswith("192.168.45.")
-        ]
+        names: list[str] = []
+        for p in pods:
+            if not (p.metadata and p.status and p.spec and p.status.pod_ip):
+                continue
+            ip = ipaddress.ip_address(p.status.pod_ip)
+            if not any(ip in b for b in blocks.get(str(p.spec.node_name), [])):
+                names.append(str(p.metadata.name))
         for name in names:
             click.secho(f"$ kubectl delete pod -n kube-system {name}", fg="cyan")
             api.delete_namespaced_pod(name, "kube-system", _preload_content=False)
