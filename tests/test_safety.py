@@ -18,13 +18,21 @@ from fabric.errors import SafetyError
 
 @pytest.fixture
 def connect_spy(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """Record every call that reaches the real socket.connect/connect_ex behind the guard."""
+    """Record every call that gets past the guard to the real socket.connect/connect_ex.
+
+    A non-loopback address that got past the guard is recorded and NOT handed to the kernel, so
+    even a broken guard cannot make this test send a packet; and without the guard installed the
+    fixture fails before any test body runs.
+    """
+    assert safety.guard_installed(), "tests/conftest.py must install the loopback guard"
     calls: list[Any] = []
     real = dict(safety._ORIG)
 
     def spy(name: str) -> Any:
         def inner(sock: socket.socket, address: Any) -> Any:
             calls.append((name, address))
+            if not safety.is_loopback(str(address[0])):
+                raise AssertionError(f"{address} got past the guard")
             return real[name](sock, address)
 
         return inner
