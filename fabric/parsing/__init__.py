@@ -17,7 +17,7 @@ Text that is not the command's output, or a line no form accounts for, raises
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,9 +26,17 @@ from pydantic import ValidationError as PydanticValidationError
 
 from fabric.errors import ParseError, UsageError
 from fabric.parsing import calico, eos, kubernetes
-from fabric.parsing.engine import Engine, Row, load_template, run
+from fabric.parsing.engine import (
+    Engine,
+    Row,
+    iter_rows,
+    load_template,
+    match_lines_ttp,
+    paused_gc,
+    split_lines,
+)
 
-Assembler = Callable[[str, list[Row]], BaseModel]
+Assembler = Callable[[str, Iterable[Row]], BaseModel]
 
 
 @dataclass(frozen=True)
@@ -51,7 +59,7 @@ class Parser:
 
 
 def _running_config(section_only: bool) -> Assembler:
-    def assemble(command: str, rows: list[Row]) -> BaseModel:
+    def assemble(command: str, rows: Iterable[Row]) -> BaseModel:
         return eos.assemble_running_config_bgp(command, rows, section_only=section_only)
 
     return assemble
@@ -188,13 +196,27 @@ def parse(
     """
     parser = find_parser(platform, command)
     template = load_template((parsers or parsers_dir()) / parser.template)
-    rows = run(template, parser.name, text, engine=engine)
-    try:
-        return parser.assemble(parser.name, rows)
-    except PydanticValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ParseError(parser.name, None, f"invalid value at {where}: {first['msg']}") from None
+    with paused_gc():
+        if engine == "ttp":
+            rows: Iterator[Row] = iter(match_lines_ttp(template, parser.name, split_lines(text)))
+        else:
+            rows = iter_rows(template, parser.name, text)  # matched as the assembler reads
+        try:
+            state = parser.assemble(parser.name, rows)
+        except ParseError:
+            # An unaccounted line anywhere takes precedence over what the assembler found
+            # wrong before it (as when every line is matched first): match the rest.
+            for _ in rows:
+                pass
+            raise
+        except PydanticValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            msg = f"invalid value at {where}: {first['msg']}"
+            raise ParseError(parser.name, None, msg) from None
+        for _ in rows:  # an assembler that stopped early leaves no line unchecked
+            pass
+        return state
 
 
 __all__ = ["PARSERS", "Parser", "find_parser", "normalise_command", "parse", "parsers_dir"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from fabric.errors import ParseError
@@ -29,7 +30,7 @@ def split_port(address: str) -> tuple[str, int | None]:
     return m.group("ip"), int(m.group("port"))
 
 
-def assemble_node_status(command: str, rows: list[Row]) -> CalicoNodeStatus:
+def assemble_node_status(command: str, rows: Iterable[Row]) -> CalicoNodeStatus:
     """Build :class:`CalicoNodeStatus` from the rows of ``calicoctl node status``."""
     running: bool | None = None
     sections: dict[str, dict[str, Any]] = {}
@@ -139,7 +140,7 @@ def decode_protocol_name(name: str) -> tuple[str | None, str | None]:
     return PEER_TYPES[m.group("type")], address
 
 
-def assemble_bird_protocols(command: str, rows: list[Row]) -> BirdProtocols:
+def assemble_bird_protocols(command: str, rows: Iterable[Row]) -> BirdProtocols:
     """Build :class:`BirdProtocols` from the rows of ``birdcl show protocols``."""
     header = False
     protocols: list[dict[str, Any]] = []

@@ -22,12 +22,15 @@ Both return :class:`Row` objects in input order; the per-command modules assembl
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 import re
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, TypeAlias
 
 from fabric.errors import FabricError, ParseError
 
@@ -62,21 +65,23 @@ class _Form:
     constants: tuple[tuple[str, str], ...]  # values set by set()/let() other than the kind
 
 
+#: What the line engine needs of a form, by the name of its outer group in the combined regex:
+#: kind, output names, group names, constants (see :func:`_combine`).
+_Spec: TypeAlias = tuple[str, tuple[str, ...], tuple[str, ...], tuple[tuple[str, str], ...]]
+
 _TTP_HEAD = "\\n"
 _TTP_TAIL = "[\\t ]*(?=\\n|\\r\\n)"
 _GROUP_RE = re.compile(r"\(\?P<([A-Za-z_][A-Za-z0-9_]*)>")
 
 
-def _combine(
-    forms: Sequence[_Form],
-) -> tuple[re.Pattern[str], dict[str, tuple[int, tuple[str, ...]]]]:
+def _combine(forms: Sequence[_Form]) -> tuple[re.Pattern[str], dict[str, _Spec]]:
     """One regex for all forms: ``(?P<f0>form 0)|(?P<f1>form 1)|...`` with renamed groups.
 
     The alternatives are tried in order, so the first form that matches wins, as in TTP; the
-    outer group that closes last (``m.lastgroup``) names the form.
+    outer group that closes last (``m.lastgroup``) names the form, and indexes its spec.
     """
     parts: list[str] = []
-    index: dict[str, tuple[int, tuple[str, ...]]] = {}
+    index: dict[str, _Spec] = {}
     for k, form in enumerate(forms):
         body = form.regex.pattern
         if not (body.startswith(_TTP_HEAD) and body.endswith(_TTP_TAIL)):
@@ -84,7 +89,12 @@ def _combine(
         body = body[len(_TTP_HEAD) : -len(_TTP_TAIL)]
         body = _GROUP_RE.sub(lambda m, k=k: f"(?P<g{k}_{m.group(1)}>", body)  # type: ignore[misc]
         parts.append(f"(?P<f{k}>{body})")
-        index[f"f{k}"] = (k, tuple(f"g{k}_{grp}" for grp, _ in form.captures))
+        index[f"f{k}"] = (
+            form.kind,
+            tuple(out for _, out in form.captures),
+            tuple(f"g{k}_{grp}" for grp, _ in form.captures),
+            form.constants,
+        )
     return re.compile("(?:" + "|".join(parts) + ")[\\t ]*"), index
 
 
@@ -98,6 +108,7 @@ class LineTemplate:
         doc: the template's ``<doc>`` block.
         forms: the line forms in template order.
         combined: all forms as one regex (see :func:`_combine`), matched once per line.
+        index: the spec of each form by the name of its group in ``combined``.
     """
 
     path: Path
@@ -105,22 +116,24 @@ class LineTemplate:
     doc: str
     forms: tuple[_Form, ...] = field(repr=False)
     combined: re.Pattern[str] = field(repr=False)
-    index: dict[str, tuple[int, tuple[str, ...]]] = field(repr=False)
+    index: dict[str, _Spec] = field(repr=False)
 
     def match(self, line: Line) -> Row | None:
         """The row for ``line`` (first form in template order that matches), else ``None``."""
         m = self.combined.fullmatch(line.text)
         if m is None:
             return None
-        k, names = self.index[m.lastgroup or ""]
-        form = self.forms[k]
-        if len(names) == 1:
-            values = {form.captures[0][1]: m.group(names[0])}
-        else:
-            values = dict(zip((out for _, out in form.captures), m.group(*names), strict=True))
-        for key, value in form.constants:
+        kind, outs, names, constants = self.index[m.lastgroup or ""]
+        values = _values(m, outs, names)
+        for key, value in constants:
             values[key] = value
-        return Row(form.kind, values, line)
+        return Row(kind, values, line)
+
+
+def _values(m: re.Match[str], outs: tuple[str, ...], names: tuple[str, ...]) -> dict[str, str]:
+    if len(names) == 1:
+        return {outs[0]: m.group(names[0])}
+    return dict(zip(outs, m.group(*names), strict=True))
 
 
 _DOC_RE = re.compile(r"<doc>(.*?)</doc>", re.S)
@@ -209,6 +222,38 @@ def split_lines(text: str) -> list[Line]:
     return out
 
 
+def iter_rows(template: LineTemplate, command: str, text: str) -> Iterator[Row]:
+    """Rows of ``text`` with the ``lines`` engine, made as they are read.
+
+    The same rows as :func:`split_lines` + :func:`match_lines`, in one pass and without
+    holding them all: an assembler can consume each row while the next line is matched.
+    The first unaccounted line raises :class:`~fabric.errors.ParseError` when it is reached.
+    """
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\t" in text:
+        text = text.expandtabs(8)
+    fullmatch = template.combined.fullmatch
+    index = template.index
+    number = 0
+    for raw in text.split("\n"):
+        number += 1
+        stripped = raw.strip()
+        if not stripped:
+            continue
+        m = fullmatch(stripped)
+        if m is None:
+            raise ParseError(command, stripped)
+        kind, outs, names, constants = index[m.lastgroup]  # type: ignore[index]
+        if len(names) == 1:
+            values = {outs[0]: m.group(names[0])}
+        else:
+            values = dict(zip(outs, m.group(*names)))  # noqa: B905 - same length by construction
+        for key, value in constants:
+            values[key] = value
+        yield Row(kind, values, Line(number, stripped, len(raw) - len(raw.lstrip())))
+
+
 def match_lines(template: LineTemplate, command: str, lines: Sequence[Line]) -> list[Row]:
     """Rows for ``lines`` with the ``lines`` engine; the first unaccounted line raises."""
     rows: list[Row] = []
@@ -280,7 +325,37 @@ def _walk(result: object) -> Iterator[list[dict[str, str]]]:
 
 def run(template: LineTemplate, command: str, text: str, engine: Engine = "lines") -> list[Row]:
     """Split ``text`` and match every line; the first unaccounted line raises ParseError."""
-    lines = split_lines(text)
-    if engine == "ttp":
-        return match_lines_ttp(template, command, lines)
-    return match_lines(template, command, lines)
+    with paused_gc():
+        if engine == "ttp":
+            return match_lines_ttp(template, command, split_lines(text))
+        return list(iter_rows(template, command, text))
+
+
+_gc_lock = threading.Lock()
+_gc_depth = 0
+_gc_was_enabled = False
+
+
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a large output is parsed.
+
+    A parse makes a few hundred thousand small containers (rows, dicts, models) and keeps
+    them all; each collection then walks every one of them again, which on 100,000 routes is
+    most of the time spent building the models (bench/bench_parsers.py). None of them form
+    reference cycles, so reference counting frees what is dropped; the collector runs again
+    when the outermost pause (of any thread) ends, if it was enabled when the first began.
+    """
+    global _gc_depth, _gc_was_enabled
+    with _gc_lock:
+        if _gc_depth == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_depth += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_depth -= 1
+            if _gc_depth == 0 and _gc_was_enabled:
+                gc.enable()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from fabric.errors import ParseError
@@ -41,7 +42,7 @@ def _split_description(who: str) -> tuple[str | None, str]:
     return who[: start + cut].strip(), last[cut:]
 
 
-def assemble_bgp_summary(command: str, rows: list[Row]) -> BgpSummary:
+def assemble_bgp_summary(command: str, rows: Iterable[Row]) -> BgpSummary:
     """Build :class:`BgpSummary` from the rows of ``show ip bgp summary``."""
     vrfs: dict[str, dict[str, Any]] = {}
     layouts: dict[str, str] = {}
@@ -181,13 +182,24 @@ def next_hop(raw: str) -> dict[str, str | None]:
     return {"address": address, "interface": interface, "raw": text}
 
 
-def assemble_route_table(command: str, rows: list[Row]) -> RouteTable:
-    """Build :class:`RouteTable` from the rows of ``show ip route``."""
+_ROUTE_KINDS = frozenset(("route", "route_hop", "route_connected"))
+
+
+def assemble_route_table(command: str, rows: Iterable[Row]) -> RouteTable:
+    """Build :class:`RouteTable` from the rows of ``show ip route``.
+
+    Built for tables of 100,000 routes and more: next hops and codes repeat across routes
+    (a few gateways, a few codes), so each distinct text is read once per call and its
+    dict shared by the routes that print it (validation makes one ``NextHop`` per route
+    all the same); hop lines, the most frequent, are tested first.
+    """
     vrfs: dict[str, dict[str, Any]] = {}
     current: str | None = None
-    route: dict[str, Any] | None = None
+    hops: list[dict[str, str | None]] | None = None  # next hops of the open route
     route_row: Row | None = None
     previous = ""
+    seen_hops: dict[str, dict[str, str | None]] = {}
+    seen_codes: dict[str, str] = {}
 
     def open_vrf(name: str, row: Row) -> str:
         if name in vrfs:
@@ -195,22 +207,48 @@ def assemble_route_table(command: str, rows: list[Row]) -> RouteTable:
         vrfs[name] = {"gateway_of_last_resort_set": False, "routes": []}
         return name
 
-    def close_route() -> None:
-        if route is not None and not route["next_hops"]:
-            assert route_row is not None
-            raise fail(command, route_row, "a route without a next hop (truncated output?)")
-
     for row in rows:
-        kind, v = row.kind, row.values
+        kind, v, _ = row
         if kind == "hop":
-            if route is None or previous not in ("route", "route_hop", "hop", "route_connected"):
+            if hops is None:  # set only by a route line and kept only by hop lines
                 raise fail(command, row, "a next hop without a route")
-            route["next_hops"].append(next_hop(v["hop"]))
+            raw = v["hop"]
+            hop = seen_hops.get(raw)
+            if hop is None:
+                hop = seen_hops[raw] = next_hop(raw)
+            hops.append(hop)
             previous = kind
             continue
-        close_route()
-        route = None
-        if kind == "vrf":
+        if hops is not None and not hops:
+            assert route_row is not None
+            raise fail(command, route_row, "a route without a next hop (truncated output?)")
+        hops = None
+        if kind in _ROUTE_KINDS:
+            if current is None:
+                current = open_vrf("default", row)
+            if "hop" in v:
+                raw = v["hop"]
+                hop = seen_hops.get(raw)
+                if hop is None:
+                    hop = seen_hops[raw] = next_hop(raw)
+                hops = [hop]
+            else:
+                hops = []
+            code = seen_codes.get(v["code"])
+            if code is None:
+                code = seen_codes[v["code"]] = squeeze(v["code"])
+            vrfs[current]["routes"].append(
+                {
+                    "prefix": v["prefix"],
+                    "code": code,
+                    "distance": int(v["distance"]) if "distance" in v else None,
+                    "metric": int(v["metric"]) if "metric" in v else None,
+                    "directly_connected": kind == "route_connected",
+                    "next_hops": hops,
+                }
+            )
+            route_row = row
+        elif kind == "vrf":
             current = open_vrf(v["vrf"], row)
         elif kind in ("warning", "notice"):
             pass
@@ -229,21 +267,12 @@ def assemble_route_table(command: str, rows: list[Row]) -> RouteTable:
                 vrfs[current]["gateway_of_last_resort_set"] = True
             elif kind == "gateway_unset":
                 vrfs[current]["gateway_of_last_resort_set"] = False
-            elif kind in ("route", "route_hop", "route_connected"):
-                route = {
-                    "prefix": v["prefix"],
-                    "code": squeeze(v["code"]),
-                    "distance": int(v["distance"]) if "distance" in v else None,
-                    "metric": int(v["metric"]) if "metric" in v else None,
-                    "directly_connected": kind == "route_connected",
-                    "next_hops": [next_hop(v["hop"])] if "hop" in v else [],
-                }
-                route_row = row
-                vrfs[current]["routes"].append(route)
             else:  # pragma: no cover - the template and this function change together
                 raise fail(command, row, f"unknown line kind {kind!r}")
         previous = kind
-    close_route()
+    if hops is not None and not hops:
+        assert route_row is not None
+        raise fail(command, route_row, "a route without a next hop (truncated output?)")
     if not vrfs:
         raise ParseError(command, None, "no routing table in the output")
     return RouteTable.model_validate({"vrfs": vrfs})
@@ -330,9 +359,10 @@ class _Instance:
 
 
 def assemble_running_config_bgp(
-    command: str, rows: list[Row], *, section_only: bool
+    command: str, rows: Iterable[Row], *, section_only: bool
 ) -> RunningConfigBgp:
     """Build :class:`RunningConfigBgp` from the rows of a running-config (or its BGP section)."""
+    rows = list(rows)
     if not rows:
         if section_only:
             return RunningConfigBgp(router_bgp=None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from fabric.errors import ParseError
@@ -21,7 +22,7 @@ def _columns(row: Row) -> tuple[bool, int]:
     return words[0] == "NAMESPACE", len(words) - words.count("NOMINATED") - words.count("READINESS")
 
 
-def assemble_pods(command: str, rows: list[Row]) -> PodList:
+def assemble_pods(command: str, rows: Iterable[Row]) -> PodList:
     """Build :class:`PodList`; rows without a header (``| grep``) are read the same way."""
     header: tuple[bool, int] | None = None
     empty = False
@@ -66,7 +67,7 @@ def assemble_pods(command: str, rows: list[Row]) -> PodList:
     return PodList.model_validate({"pods": pods})
 
 
-def assemble_services(command: str, rows: list[Row]) -> ServiceList:
+def assemble_services(command: str, rows: Iterable[Row]) -> ServiceList:
     """Build :class:`ServiceList`; rows without a header are read the same way."""
     header: bool | None = None
     empty = False
