@@ -657,3 +657,222 @@ def test_kubectl_versions_apply(kube: Lab, binary: str, tmp_path: Path) -> None:
     assert bad.returncode != 0
     assert 'unknown field "spec.bogus"' in bad.stderr
     assert kube.store.get("projectcalico.org/v3", "BGPPeer", "versions-peer") is None
+
+
+# --------------------------------------------------------------------------- batch/v1
+
+CRON_JOB: dict[str, Any] = {
+    "apiVersion": "batch/v1",
+    "kind": "CronJob",
+    "metadata": {"name": "nightly-check"},
+    "spec": {
+        "schedule": "0 6 * * 1-5",
+        "timeZone": "Europe/Paris",
+        "concurrencyPolicy": "Forbid",
+        "jobTemplate": {
+            "spec": {
+                "backoffLimit": 0,
+                "template": {
+                    "spec": {
+                        "restartPolicy": "Never",
+                        "containers": [{"name": "fabric", "image": "fabric-netops:1.0"}],
+                    }
+                },
+            }
+        },
+    },
+}
+
+
+def _job(name: str, **template_spec: Any) -> dict[str, Any]:
+    pod_spec = {
+        "restartPolicy": "Never",
+        "containers": [{"name": "c", "image": "busybox"}],
+        **template_spec,
+    }
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": name},
+        "spec": {"template": {"spec": pod_spec}},
+    }
+
+
+def test_cron_job_and_job_roundtrip_with_defaults(kube: Lab) -> None:
+    with kube.api_client() as api:
+        batch = kclient.BatchV1Api(api)
+        made = batch.create_namespaced_cron_job("default", CRON_JOB)
+        assert made.spec.schedule == "0 6 * * 1-5" and made.spec.time_zone == "Europe/Paris"
+        # the client's values stay, the server fills in the rest
+        assert made.spec.concurrency_policy == "Forbid"
+        assert (made.spec.suspend, made.spec.successful_jobs_history_limit) == (False, 3)
+        assert made.spec.failed_jobs_history_limit == 1
+        container = made.spec.job_template.spec.template.spec.containers[0]
+        assert container.image_pull_policy == "IfNotPresent"
+        assert made.metadata.namespace == "default" and made.metadata.uid
+        listed = batch.list_namespaced_cron_job("default").items
+        assert [c.metadata.name for c in listed] == ["nightly-check"]
+
+        job = batch.create_namespaced_job("default", _job("once"))
+        assert (job.spec.completions, job.spec.parallelism, job.spec.backoff_limit) == (1, 1, 6)
+        assert job.spec.completion_mode == "NonIndexed"
+        assert job.spec.template.spec.containers[0].image_pull_policy == "Always"
+        assert batch.read_namespaced_job("once", "default").metadata.uid == job.metadata.uid
+        stored = kube.store.get("batch/v1", "Job", "once", "default")
+        assert stored is not None and stored["spec"]["backoffLimit"] == 6
+
+        out = batch.delete_namespaced_job("once", "default")
+        assert out["kind"] == "Status" and out["status"] == "Success"
+        assert kube.store.get("batch/v1", "Job", "once", "default") is None
+        batch.delete_namespaced_cron_job("nightly-check", "default")
+        assert batch.list_namespaced_cron_job("default").items == []
+
+
+@pytest.mark.parametrize(
+    ("kind", "body", "field", "reason"),
+    [
+        ("CronJob", {"schedule": "61 * *"}, "spec.schedule", "FieldValueInvalid"),
+        ("CronJob", {"schedule": "TZ=UTC 0 6 * * *"}, "spec.schedule", "FieldValueInvalid"),
+        ("CronJob", {"timeZone": "Mars/Olympus"}, "spec.timeZone", "FieldValueInvalid"),
+        ("CronJob", {"concurrencyPolicy": "Sometimes"}, "spec.concurrencyPolicy",
+         "FieldValueNotSupported"),
+        ("Job", {"restartPolicy": "Always"}, "spec.template.spec.restartPolicy",
+         "FieldValueNotSupported"),
+        ("Job", {"containers": []}, "spec.template.spec.containers", "FieldValueRequired"),
+    ],
+)  # fmt: skip
+def test_invalid_batch_objects_are_422(
+    kube: Lab, kind: str, body: dict[str, Any], field: str, reason: str
+) -> None:
+    if kind == "CronJob":
+        obj = json.loads(json.dumps(CRON_JOB))
+        obj["metadata"]["name"] = "bad-cron"
+        obj["spec"].update(body)
+    else:
+        obj = _job("bad-job", **body)
+    with kube.api_client() as api, pytest.raises(ApiException) as exc:
+        batch = kclient.BatchV1Api(api)
+        create = (
+            batch.create_namespaced_cron_job if kind == "CronJob" else batch.create_namespaced_job
+        )
+        create("default", obj)
+    assert exc.value.status == 422
+    causes = status_of(exc.value)["details"]["causes"]
+    assert [(c["field"], c["reason"]) for c in causes] == [(field, reason)]
+    assert kube.store.list("batch/v1", kind) == []
+
+
+def test_unknown_job_spec_field_is_rejected_by_strict_validation(kube: Lab, kubectl: Any) -> None:
+    obj = _job("strict-job")
+    obj["spec"]["retries"] = 3
+    out = kubectl("apply", "-f", "-", stdin=yaml.safe_dump(obj), check=False)
+    assert 'strict decoding error: unknown field "spec.retries"' in out
+    assert kube.store.get("batch/v1", "Job", "strict-job", "default") is None
+
+
+def test_kubectl_lists_batch_resources(kubectl: Any) -> None:
+    names = kubectl("api-resources", "--api-group=batch", "-o", "name").split()
+    assert names == ["cronjobs.batch", "jobs.batch"]
+    out = kubectl("apply", "-f", "-", stdin=yaml.safe_dump(CRON_JOB))
+    assert "cronjob.batch/nightly-check created" in out
+    assert "unchanged" in kubectl("apply", "-f", "-", stdin=yaml.safe_dump(CRON_JOB))
+    assert 'cronjob.batch "nightly-check" deleted' in kubectl("delete", "cronjob", "nightly-check")
+
+
+# --------------------------------------------------------------------------- DELETE
+
+
+def _pod(name: str, node: str | None = "kube-worker-001") -> dict[str, Any]:
+    spec: dict[str, Any] = {"containers": [{"name": "c", "image": "busybox"}]}
+    if node:
+        spec["nodeName"] = node
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": spec}
+
+
+@pytest.fixture
+def events(kube: Lab) -> Iterator[list[tuple[str, str]]]:
+    seen: list[tuple[str, str]] = []
+
+    def record(event: str, obj: dict[str, Any]) -> None:
+        seen.append((event, f"{obj['kind']}/{obj['metadata']['name']}"))
+
+    kube.store.add_watcher(record)
+    yield seen
+    kube.store.remove_watcher(record)
+
+
+def test_delete_pod_answers_with_the_terminating_pod(
+    kube: Lab, core: kclient.CoreV1Api, events: list[tuple[str, str]]
+) -> None:
+    core.create_namespaced_pod("default", _pod("del-graceful"))
+    out = core.delete_namespaced_pod("del-graceful", "default")  # no _preload_content=False
+    assert isinstance(out, kclient.V1Pod)
+    assert out.metadata.name == "del-graceful" and out.metadata.deletion_grace_period_seconds == 30
+    assert out.metadata.deletion_timestamp is not None
+    assert kube.store.get("v1", "Pod", "del-graceful", "default") is None
+    assert events[-2:] == [("MODIFIED", "Pod/del-graceful"), ("DELETED", "Pod/del-graceful")]
+
+    core.create_namespaced_pod("default", _pod("del-now"))
+    out = core.delete_namespaced_pod("del-now", "default", grace_period_seconds=0)
+    assert out.metadata.name == "del-now" and out.metadata.deletion_timestamp is None
+    assert events[-1] == ("DELETED", "Pod/del-now")
+
+    core.create_namespaced_pod("default", _pod("del-dry"))
+    out = core.delete_namespaced_pod("del-dry", "default", dry_run="All")
+    assert out.metadata.deletion_timestamp is not None
+    assert kube.store.get("v1", "Pod", "del-dry", "default") is not None
+    core.delete_namespaced_pod("del-dry", "default")
+
+
+def test_unscheduled_pod_is_deleted_immediately(kube: Lab, core: kclient.CoreV1Api) -> None:
+    core.create_namespaced_pod("default", _pod("del-pending", node=None))
+    out = core.delete_namespaced_pod("del-pending", "default")
+    assert out.metadata.name == "del-pending" and out.metadata.deletion_timestamp is None
+    assert kube.store.get("v1", "Pod", "del-pending", "default") is None
+
+
+def test_delete_service_returns_it_and_config_map_returns_status(
+    kube: Lab, core: kclient.CoreV1Api
+) -> None:
+    svc = {"metadata": {"name": "del-svc"}, "spec": {"ports": [{"port": 80}]}}
+    uid = core.create_namespaced_service("default", svc).metadata.uid
+    out = core.delete_namespaced_service("del-svc", "default")
+    assert isinstance(out, kclient.V1Service) and out.metadata.uid == uid
+    core.create_namespaced_config_map("default", {"metadata": {"name": "del-cm"}})
+    status = core.delete_namespaced_config_map("del-cm", "default")
+    assert status["status"] == "Success"
+    assert status["details"] == {
+        "name": "del-cm",
+        "kind": "configmaps",
+        "uid": status["details"]["uid"],
+    }
+
+
+def test_finalizers_hold_the_object_until_removed(kube: Lab, core: kclient.CoreV1Api) -> None:
+    cm = {"metadata": {"name": "del-fin", "finalizers": ["example.com/keep"]}, "data": {"a": "1"}}
+    core.create_namespaced_config_map("default", cm)
+    out = core.delete_namespaced_config_map("del-fin", "default")
+    assert out["kind"] == "ConfigMap" and out["metadata"]["deletionTimestamp"]
+    held = core.read_namespaced_config_map("del-fin", "default")
+    assert held.metadata.deletion_timestamp is not None and held.data == {"a": "1"}
+    core.patch_namespaced_config_map("del-fin", "default", {"metadata": {"finalizers": None}})
+    assert kube.store.get("v1", "ConfigMap", "del-fin", "default") is None
+
+
+def test_delete_namespace_is_terminating_and_takes_its_content(
+    kube: Lab, core: kclient.CoreV1Api
+) -> None:
+    core.create_namespace({"metadata": {"name": "del-ns"}})
+    core.create_namespaced_config_map("del-ns", {"metadata": {"name": "inside"}})
+    out = core.delete_namespace("del-ns")
+    assert out["kind"] == "Namespace" and out["status"]["phase"] == "Terminating"
+    assert out["metadata"]["deletionTimestamp"]
+    assert kube.store.get("v1", "Namespace", "del-ns") is None
+    assert kube.store.get("v1", "ConfigMap", "inside", "del-ns") is None
+
+
+def test_kubectl_delete_pod_waits_for_it(kube: Lab, kubectl: Any) -> None:
+    kubectl("apply", "-f", "-", stdin=yaml.safe_dump(_pod("del-kubectl")))
+    out = kubectl("delete", "pod", "del-kubectl", "--timeout=20s")
+    assert 'pod "del-kubectl" deleted' in out
+    assert kube.store.get("v1", "Pod", "del-kubectl", "default") is None

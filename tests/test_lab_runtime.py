@@ -49,6 +49,35 @@ def test_endpoints_file_written_private_and_loopback(lab: Any) -> None:
     assert stat.S_IMODE(creds.stat().st_mode) == 0o600
 
 
+def test_fixture_points_state_and_lab_dir_away_from_the_checkout(lab: Any) -> None:
+    import os
+
+    from fabric.paths import ProjectPaths
+
+    root = Path(__file__).resolve().parent.parent
+    state = Path(os.environ["FABRIC_STATE_DIR"])
+    assert not state.is_relative_to(root) and state.is_dir()
+    assert ProjectPaths.discover(root=root).state == state.resolve()
+    assert Path(os.environ["FABRIC_LAB_DIR"]) == Path(lab.lab_dir)
+
+
+def test_fixture_env_is_restored(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from fabric.lab.pytest_plugin import _Labs
+
+    monkeypatch.setenv("FABRIC_STATE_DIR", "/somewhere/else")
+    monkeypatch.delenv("FABRIC_LAB_DIR", raising=False)
+    labs = _Labs(tmp_path_factory)
+    assert os.environ["FABRIC_STATE_DIR"] != "/somewhere/else"
+    os.environ["FABRIC_LAB_DIR"] = "/tmp/a-lab"  # as make() does
+    labs.close()
+    assert os.environ["FABRIC_STATE_DIR"] == "/somewhere/else"
+    assert "FABRIC_LAB_DIR" not in os.environ
+
+
 def test_fresh_lab_has_no_bgp(lab: Any) -> None:
     assert "router bgp" not in lab.switch_running_config("eos-tor-001")
     assert lab.cluster_objects("BGPPeer") == []
@@ -158,7 +187,7 @@ def test_deleting_coredns_recreates_it_inside_the_blocks(lab_factory: Any) -> No
     core = client.CoreV1Api(api)
     try:
         for name in ("coredns-5dd5756b68-7v6jr", "coredns-5dd5756b68-rmnk2"):
-            core.delete_namespaced_pod(name, "kube-system", _preload_content=False)
+            core.delete_namespaced_pod(name, "kube-system")
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
             pods = [

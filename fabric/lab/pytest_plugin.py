@@ -7,7 +7,9 @@
   every lab it started stops at the end of the module.
 
 While a lab fixture is active, ``FABRIC_LAB_DIR`` points at its lab directory (the last one
-started), so ``init_nornir(paths, lab=True)`` and ``--lab`` find it.
+started), so ``init_nornir(paths, lab=True)`` and ``--lab`` find it, and ``FABRIC_STATE_DIR``
+points at a temporary state directory of the module, so nothing writes ``.fabric/`` in the
+checkout. Both variables are restored when the fixture ends.
 """
 
 from __future__ import annotations
@@ -22,13 +24,15 @@ import pytest
 from fabric.paths import ProjectPaths
 
 LabFactory = Callable[..., Any]
+_ENV = ("FABRIC_LAB_DIR", "FABRIC_STATE_DIR")
 
 
 class _Labs:
     def __init__(self, tmp: pytest.TempPathFactory) -> None:
         self.tmp = tmp
         self.started: list[Any] = []
-        self.saved_env = os.environ.get("FABRIC_LAB_DIR")
+        self.saved_env = {name: os.environ.get(name) for name in _ENV}
+        os.environ["FABRIC_STATE_DIR"] = str(tmp.mktemp("state"))
 
     def make(
         self,
@@ -57,10 +61,11 @@ class _Labs:
     def close(self) -> None:
         for lab in reversed(self.started):
             lab.stop()
-        if self.saved_env is None:
-            os.environ.pop("FABRIC_LAB_DIR", None)
-        else:
-            os.environ["FABRIC_LAB_DIR"] = self.saved_env
+        for name, value in self.saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @pytest.fixture(scope="module")

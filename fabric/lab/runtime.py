@@ -70,6 +70,14 @@ _SIM_KINDS = (
     ("v1", "Secret"),
 )
 _CALICO_KINDS = {k for a, k in _SIM_KINDS if a == sim.CALICO} | {"BGPFilter"}
+_BATCH_KINDS = {"Job", "CronJob"}
+
+
+def _default_api_version(kind: str) -> str:
+    """The apiVersion a bare kind means: Calico's, ``batch/v1`` for jobs, else core ``v1``."""
+    if kind in _CALICO_KINDS:
+        return sim.CALICO
+    return "batch/v1" if kind in _BATCH_KINDS else "v1"
 
 
 class LabError(FabricError):
@@ -680,7 +688,13 @@ class LabRuntime:
                 new = json.loads(json.dumps(template))
                 meta = new["metadata"]
                 meta["name"] = f"{rs}-{seed.pod_suffix()}"
-                for k in ("resourceVersion", "uid", "creationTimestamp"):
+                for k in (
+                    "resourceVersion",
+                    "uid",
+                    "creationTimestamp",
+                    "deletionTimestamp",
+                    "deletionGracePeriodSeconds",
+                ):
                     meta.pop(k, None)
                 new["spec"]["nodeName"] = node
                 new["status"] = {}
@@ -885,8 +899,8 @@ class LabRuntime:
         self._on_loop(lambda: self._switches[name].device.load_config(text))
 
     def cluster_objects(self, kind: str, api_version: str | None = None) -> list[dict[str, Any]]:
-        """Objects of one kind (Calico kinds default to projectcalico.org/v3, others to v1)."""
-        api = api_version or (sim.CALICO if kind in _CALICO_KINDS else "v1")
+        """Objects of one kind (apiVersion by default: Calico's, ``batch/v1`` or ``v1``)."""
+        api = api_version or _default_api_version(kind)
         return list(self._on_loop(lambda: self._store.list(api, kind)))
 
     def put_object(self, obj: dict[str, Any]) -> dict[str, Any]:
@@ -897,7 +911,7 @@ class LabRuntime:
         self, kind: str, name: str, namespace: str | None = None, api_version: str | None = None
     ) -> bool:
         """Delete a cluster object directly from the store."""
-        api = api_version or (sim.CALICO if kind in _CALICO_KINDS else "v1")
+        api = api_version or _default_api_version(kind)
         return bool(self._on_loop(lambda: self._store.delete(api, kind, name, namespace)))
 
     def switch_bgp_view(self, name: str) -> SwitchBgpView:

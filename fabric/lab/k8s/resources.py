@@ -190,6 +190,44 @@ BLOCK_AFFINITY_SPEC: Final = Obj(
 )
 
 
+#: ``PodTemplateSpec``: the pod spec itself is not checked (like core ``Pod`` specs).
+_POD_TEMPLATE = Obj({"metadata": METADATA, "spec": ANY})
+
+#: ``batch/v1`` ``JobSpec`` (Kubernetes 1.28).
+JOB_SPEC: Final = Obj(
+    {
+        "parallelism": LEAF,
+        "completions": LEAF,
+        "activeDeadlineSeconds": LEAF,
+        "podFailurePolicy": ANY,
+        "backoffLimit": LEAF,
+        "backoffLimitPerIndex": LEAF,
+        "maxFailedIndexes": LEAF,
+        "selector": ANY,
+        "manualSelector": LEAF,
+        "template": _POD_TEMPLATE,
+        "ttlSecondsAfterFinished": LEAF,
+        "completionMode": LEAF,
+        "suspend": LEAF,
+        "podReplacementPolicy": LEAF,
+    }
+)
+
+#: ``batch/v1`` ``CronJobSpec`` (Kubernetes 1.28).
+CRON_JOB_SPEC: Final = Obj(
+    {
+        "schedule": LEAF,
+        "timeZone": LEAF,
+        "startingDeadlineSeconds": LEAF,
+        "concurrencyPolicy": LEAF,
+        "suspend": LEAF,
+        "jobTemplate": Obj({"metadata": METADATA, "spec": JOB_SPEC}),
+        "successfulJobsHistoryLimit": LEAF,
+        "failedJobsHistoryLimit": LEAF,
+    }
+)
+
+
 @dataclass(frozen=True)
 class ResourceType:
     """One API resource (a kind in a group/version) as the server serves it.
@@ -284,6 +322,20 @@ RESOURCES: Final[tuple[ResourceType, ...]] = (
         True,
         ("cm",),
         {"data": MapOf(LEAF), "binaryData": MapOf(LEAF), "immutable": LEAF},
+    ),
+    ResourceType(
+        "batch", "v1", "Job", "jobs", "job", True, (), {"spec": JOB_SPEC, "status": ANY}, ("all",)
+    ),
+    ResourceType(
+        "batch",
+        "v1",
+        "CronJob",
+        "cronjobs",
+        "cronjob",
+        True,
+        ("cj",),
+        {"spec": CRON_JOB_SPEC, "status": ANY},
+        ("all",),
     ),
     _calico("BGPConfiguration", "bgpconfigurations", BGP_CONFIGURATION_SPEC, ("bgpconfig",)),
     _calico("BGPPeer", "bgppeers", BGP_PEER_SPEC),

@@ -36,7 +36,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from fabric.lab.k8s import openapi, resources, selectors, tables, validation
+from fabric.lab.k8s import defaults, openapi, resources, selectors, tables, validation
 from fabric.lab.k8s.patch import (
     ApplyConflictError,
     PatchError,
@@ -47,8 +47,8 @@ from fabric.lab.k8s.patch import (
     strip_directives,
     track_update,
 )
-from fabric.lab.k8s.resources import ResourceType
-from fabric.lab.k8s.store import KubeStore
+from fabric.lab.k8s.resources import CALICO_GROUP, ResourceType
+from fabric.lab.k8s.store import KubeStore, now_rfc3339
 
 KUBE_VERSION = {
     "major": "1",
@@ -66,6 +66,8 @@ _HISTORY = 2000
 _VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
 _JSON = "application/json"
+#: Core kinds whose registry sets ``ReturnDeletedObject`` (DELETE answers with the object).
+_RETURNS_DELETED = frozenset({"Pod", "Service"})
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -694,14 +696,20 @@ class KubeApiServer:
         old: dict[str, Any] | None,
         new: dict[str, Any],
     ) -> dict[str, Any]:
-        """Validate, then store (or, on a dry run, only prepare) ``new``."""
+        """Default and validate, then store (or, on a dry run, only prepare) ``new``."""
+        defaults.apply_defaults(new)
         self._validate(rtype, new)
         if self._dry_run(request):
             prepared = self.store.prepare(new, old)
             if old is None:
                 prepared["metadata"].pop("resourceVersion", None)
             return prepared
-        return self.store.commit(new)
+        stored = self.store.commit(new)
+        meta = stored["metadata"]
+        if meta.get("deletionTimestamp") and not meta.get("finalizers"):
+            # the last finalizer is gone: the pending deletion completes
+            self.store.remove(rtype.api_version, rtype.kind, meta["name"], meta.get("namespace"))
+        return stored
 
     # ------------------------------------------------------------------ writes
 
@@ -800,7 +808,7 @@ class KubeApiServer:
             ):
                 if not isinstance(patch, dict):
                     raise _bad_request("a merge patch must be a JSON object")
-                if ctype.startswith("application/strategic") and rtype.group == "":
+                if ctype.startswith("application/strategic") and rtype.group != CALICO_GROUP:
                     new = strategic_merge_patch(old, patch)
                 else:
                     new = merge_patch(old, strip_directives(patch))
@@ -881,16 +889,16 @@ class KubeApiServer:
     def _delete(self, request: web.Request, target: Target, body: bytes) -> dict[str, Any]:
         rtype = target.rtype
         dry = self._dry_run(request)
+        options: Any = {}
+        with contextlib.suppress(ValueError):
+            options = json.loads(body or b"{}")
+        if not isinstance(options, dict):
+            options = {}
+        grace = _grace_period(request, options)
         if target.name is None:  # deletecollection
             items = self._selected(request, target)
-            if not dry:
-                for o in items:
-                    self.store.remove(
-                        rtype.api_version,
-                        rtype.kind,
-                        o["metadata"]["name"],
-                        o["metadata"].get("namespace"),
-                    )
+            for o in items:
+                self._delete_one(rtype, o, grace, dry)
             return {
                 "kind": f"{rtype.kind}List",
                 "apiVersion": rtype.api_version,
@@ -898,10 +906,7 @@ class KubeApiServer:
                 "items": items,
             }
         old = self._current(target)
-        options: Any = {}
-        with contextlib.suppress(ValueError):
-            options = json.loads(body or b"{}")
-        pre = (options.get("preconditions") or {}) if isinstance(options, dict) else {}
+        pre = options.get("preconditions") or {}
         if (
             pre.get("resourceVersion")
             and pre["resourceVersion"] != old["metadata"]["resourceVersion"]
@@ -909,15 +914,75 @@ class KubeApiServer:
             raise conflict(rtype, target.name)
         if pre.get("uid") and pre["uid"] != old["metadata"]["uid"]:
             raise conflict(rtype, target.name)
+        return self._delete_one(rtype, old, grace, dry)
+
+    def _delete_one(
+        self, rtype: ResourceType, old: dict[str, Any], grace: int | None, dry: bool
+    ) -> dict[str, Any]:
+        """Delete one object as the generic registry does; return the response body.
+
+        * An object with ``metadata.finalizers`` only gets a ``deletionTimestamp`` and stays
+          until an update removes the last finalizer (the object is returned).
+        * A Pod on a node is deleted gracefully: it is returned with ``deletionTimestamp`` (now
+          + the grace period) and ``deletionGracePeriodSeconds``; the lab's kubelet stops it
+          at once, so the object is gone when the response is sent (a MODIFIED, then a DELETED
+          event). ``gracePeriodSeconds=0`` or an unscheduled pod: immediate deletion.
+        * A Namespace is returned ``Terminating`` (its content is deleted with it).
+        * Otherwise the object is deleted now; Pods and Services (``ReturnDeletedObject``)
+          answer with the deleted object, other kinds with a ``Status`` of success.
+        """
+        meta = old["metadata"]
+        name, ns = str(meta["name"]), meta.get("namespace")
+        marked = copy.deepcopy(old)
+        mmeta = marked["metadata"]
+        core = rtype.group == ""
+        if meta.get("finalizers"):
+            if not meta.get("deletionTimestamp"):
+                mmeta["deletionTimestamp"] = now_rfc3339()
+                mmeta["deletionGracePeriodSeconds"] = 0
+                if not dry:
+                    marked = self.store.commit(marked)
+            return marked
+        if core and rtype.kind == "Pod":
+            spec = old.get("spec") or {}
+            period = grace if grace is not None else spec.get("terminationGracePeriodSeconds", 30)
+            if not spec.get("nodeName"):
+                period = 0
+            if isinstance(period, int) and period > 0:
+                mmeta.setdefault("deletionTimestamp", now_rfc3339(period))
+                mmeta.setdefault("deletionGracePeriodSeconds", period)
+                if not dry:
+                    marked = self.store.commit(marked)
+                    self.store.remove(rtype.api_version, rtype.kind, name, ns)
+                return marked
+        if core and rtype.kind == "Namespace":
+            mmeta["deletionTimestamp"] = now_rfc3339()
+            marked.setdefault("status", {})["phase"] = "Terminating"
+            if not dry:
+                self.store.remove(rtype.api_version, rtype.kind, name, ns)
+            return marked
         if not dry:
-            self.store.remove(rtype.api_version, rtype.kind, target.name, target.namespace)
+            self.store.remove(rtype.api_version, rtype.kind, name, ns)
+        if core and rtype.kind in _RETURNS_DELETED:
+            return old
         return {
             "kind": "Status",
             "apiVersion": "v1",
             "metadata": {},
             "status": "Success",
-            "details": {**_details(rtype, target.name), "uid": old["metadata"]["uid"]},
+            "details": {**_details(rtype, name), "uid": meta["uid"]},
         }
+
+
+def _grace_period(request: web.Request, options: dict[str, Any]) -> int | None:
+    """``gracePeriodSeconds`` from the query or the ``DeleteOptions`` body (None: default)."""
+    value = request.query.get("gracePeriodSeconds", options.get("gracePeriodSeconds"))
+    if value is None:
+        return None
+    try:
+        return max(int(value), 0)
+    except (TypeError, ValueError) as err:
+        raise _bad_request(f"invalid gracePeriodSeconds: {value!r}") from err
 
 
 def random_token(length: int = 40) -> str:

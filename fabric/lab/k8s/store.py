@@ -60,9 +60,10 @@ class KubeFaults:
     status: int = 500
 
 
-def now_rfc3339() -> str:
-    """The current UTC time as Kubernetes writes timestamps (seconds, ``Z``)."""
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def now_rfc3339(offset_s: float = 0.0) -> str:
+    """The current UTC time (plus ``offset_s``) as Kubernetes writes timestamps (``Z``)."""
+    when = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=offset_s)
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _atomic_write(path: Path, text: str) -> None:

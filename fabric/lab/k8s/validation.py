@@ -11,6 +11,7 @@ import base64
 import ipaddress
 import json
 import re
+import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -318,16 +319,114 @@ _SPEC_CHECKS: dict[str, Callable[[dict[str, Any], list[FieldError]], None]] = {
 }
 
 
-def _pod(obj: dict[str, Any], errs: list[FieldError]) -> None:
-    containers = (obj.get("spec") or {}).get("containers")
+def _pod_spec(spec: Any, errs: list[FieldError], path: str) -> None:
+    containers = (spec if isinstance(spec, dict) else {}).get("containers")
     if not isinstance(containers, list) or not containers:
-        errs.append(FieldError("spec.containers", None, "", "FieldValueRequired"))
+        errs.append(FieldError(f"{path}.containers", None, "", "FieldValueRequired"))
         return
     for i, c in enumerate(containers):
         for key in ("name", "image"):
             if not isinstance(c, dict) or not c.get(key):
-                errs.append(FieldError(f"spec.containers[{i}].{key}", None, "",
+                errs.append(FieldError(f"{path}.containers[{i}].{key}", None, "",
                                        "FieldValueRequired"))  # fmt: skip
+
+
+def _pod(obj: dict[str, Any], errs: list[FieldError]) -> None:
+    _pod_spec(obj.get("spec"), errs, "spec")
+
+
+def _job_spec(spec: Any, errs: list[FieldError], path: str) -> None:
+    """``JobSpec``: a pod template whose restartPolicy is Never or OnFailure; counts >= 0."""
+    spec = spec if isinstance(spec, dict) else {}
+    template = spec.get("template")
+    if not isinstance(template, dict) or not template.get("spec"):
+        errs.append(FieldError(f"{path}.template.spec", None, "", "FieldValueRequired"))
+        return
+    _pod_spec(template["spec"], errs, f"{path}.template.spec")
+    policy = template["spec"].get("restartPolicy") if isinstance(template["spec"], dict) else None
+    if policy not in ("Never", "OnFailure"):
+        errs.append(
+            FieldError(
+                f"{path}.template.spec.restartPolicy",
+                policy,
+                'supported values: "OnFailure", "Never"',
+                "FieldValueRequired" if policy is None else "FieldValueNotSupported",
+            )
+        )
+    for key in ("parallelism", "completions", "backoffLimit", "ttlSecondsAfterFinished"):
+        _range(errs, f"{path}.{key}", spec.get(key), 0, 2**31 - 1)
+    _range(errs, f"{path}.activeDeadlineSeconds", spec.get("activeDeadlineSeconds"), 1, 2**63 - 1)
+    _one_of(errs, f"{path}.completionMode", spec.get("completionMode"), ("NonIndexed", "Indexed"))
+    _type(errs, f"{path}.suspend", spec.get("suspend"), bool, "a boolean")
+
+
+def _job(obj: dict[str, Any], errs: list[FieldError]) -> None:
+    _job_spec(obj.get("spec"), errs, "spec")
+
+
+_CRON_MACROS = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
+_CRON_FIELD = re.compile(
+    r"^(\*|\?|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/[0-9]+)?(,(\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/[0-9]+)?)*$"
+)
+
+
+def _cron_schedule(errs: list[FieldError], path: str, value: Any) -> None:
+    """A standard five-field cron line or a ``@daily``-style macro (robfig/cron's parser)."""
+    if not isinstance(value, str) or not value.strip():
+        errs.append(FieldError(path, None, "", "FieldValueRequired"))
+        return
+    text = value.strip()
+    if text.startswith("TZ=") or text.startswith("CRON_TZ="):
+        errs.append(
+            FieldError(path, value, "cannot use TZ or CRON_TZ in schedule, use timeZone instead")
+        )
+        return
+    fields = text.split()
+    if text.startswith("@"):
+        if text not in _CRON_MACROS and not text.startswith("@every "):
+            errs.append(FieldError(path, value, f"unrecognized descriptor: {text}"))
+        return
+    if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
+        errs.append(
+            FieldError(path, value, f"expected exactly 5 fields, found {len(fields)}: {text}")
+            if len(fields) != 5
+            else FieldError(path, value, "invalid schedule format")
+        )
+
+
+def _time_zone(errs: list[FieldError], path: str, value: Any) -> None:
+    if value is None:
+        return
+    try:
+        if not isinstance(value, str) or not value or value.lower() == "local":
+            raise ValueError(value)
+        zoneinfo.ZoneInfo(value)
+    except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+        errs.append(FieldError(path, value, "unknown time zone " + str(value)))
+
+
+def _cron_job(obj: dict[str, Any], errs: list[FieldError]) -> None:
+    spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+    assert isinstance(spec, dict)
+    name = (obj.get("metadata") or {}).get("name")
+    if isinstance(name, str) and len(name) > 52:
+        errs.append(FieldError("metadata.name", name, "must be no more than 52 characters"))
+    _cron_schedule(errs, "spec.schedule", spec.get("schedule"))
+    _time_zone(errs, "spec.timeZone", spec.get("timeZone"))
+    _one_of(
+        errs,
+        "spec.concurrencyPolicy",
+        spec.get("concurrencyPolicy"),
+        ("Allow", "Forbid", "Replace"),
+    )
+    _range(errs, "spec.startingDeadlineSeconds", spec.get("startingDeadlineSeconds"), 0, 2**63 - 1)
+    for key in ("successfulJobsHistoryLimit", "failedJobsHistoryLimit"):
+        _range(errs, f"spec.{key}", spec.get(key), 0, 2**31 - 1)
+    job_template = spec.get("jobTemplate")
+    if not isinstance(job_template, dict):
+        errs.append(FieldError("spec.jobTemplate", None, "", "FieldValueRequired"))
+        return
+    _job_spec(job_template.get("spec"), errs, "spec.jobTemplate.spec")
 
 
 def _service(obj: dict[str, Any], errs: list[FieldError]) -> None:
@@ -353,10 +452,12 @@ def _secret(obj: dict[str, Any], errs: list[FieldError]) -> None:
             errs.append(FieldError(f"data[{key}]", "<redacted>", "must be base64-encoded"))
 
 
-_CORE_CHECKS: dict[str, Callable[[dict[str, Any], list[FieldError]], None]] = {
-    "Pod": _pod,
-    "Service": _service,
-    "Secret": _secret,
+_CORE_CHECKS: dict[tuple[str, str], Callable[[dict[str, Any], list[FieldError]], None]] = {
+    ("v1", "Pod"): _pod,
+    ("v1", "Service"): _service,
+    ("v1", "Secret"): _secret,
+    ("batch/v1", "Job"): _job,
+    ("batch/v1", "CronJob"): _cron_job,
 }
 
 
@@ -390,8 +491,9 @@ def validate(rtype: resources.ResourceType, obj: dict[str, Any]) -> list[FieldEr
             not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values())
         ):
             errs.append(FieldError(f"metadata.{key}", value, "must be a map of strings"))
-    if rtype.group == "" and rtype.kind in _CORE_CHECKS:
-        _CORE_CHECKS[rtype.kind](obj, errs)
+    builtin = _CORE_CHECKS.get((rtype.api_version, rtype.kind))
+    if builtin is not None:
+        builtin(obj, errs)
     if rtype.group == resources.CALICO_GROUP:
         spec = obj.get("spec")
         if spec is None:
