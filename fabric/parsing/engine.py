@@ -235,9 +235,8 @@ def iter_rows(template: LineTemplate, command: str, text: str) -> Iterator[Row]:
         text = text.expandtabs(8)
     fullmatch = template.combined.fullmatch
     index = template.index
-    number = 0
-    for raw in text.split("\n"):
-        number += 1
+    new = tuple.__new__  # Row(...) and Line(...) without the Python-level __new__ of NamedTuple
+    for number, raw in enumerate(text.split("\n"), 1):
         stripped = raw.strip()
         if not stripped:
             continue
@@ -249,9 +248,10 @@ def iter_rows(template: LineTemplate, command: str, text: str) -> Iterator[Row]:
             values = {outs[0]: m.group(names[0])}
         else:
             values = dict(zip(outs, m.group(*names)))  # noqa: B905 - same length by construction
-        for key, value in constants:
-            values[key] = value
-        yield Row(kind, values, Line(number, stripped, len(raw) - len(raw.lstrip())))
+        if constants:
+            values.update(constants)
+        line = new(Line, (number, stripped, len(raw) - len(raw.lstrip())))
+        yield new(Row, (kind, values, line))
 
 
 def match_lines(template: LineTemplate, command: str, lines: Sequence[Line]) -> list[Row]:
