@@ -244,3 +244,38 @@ def test_save_raw_then_offline_gives_the_same_verdicts(
     assert [(v.check, v.status) for v in offline.verdicts] == [
         (v.check, v.status) for v in online.verdicts
     ]
+
+
+def test_withheld_route_fails_exactly_routes_and_prefix_counts(
+    intended_lab: Any, paths: ProjectPaths
+) -> None:
+    """A node stops advertising its block while every session stays Established."""
+    block = "192.168.181.0/24"
+    before = {p.neighbor: p for p in intended_lab.switch_bgp_view(SW).peers}
+    intended_lab.fault(WK, "withhold-route", prefix=block)
+    try:
+        view = intended_lab.switch_bgp_view(SW)
+        report = judge(paths)
+    finally:
+        intended_lab.clear_faults(WK)
+    peers = {p.neighbor: p for p in view.peers}
+    assert {n: p.state for n, p in peers.items()} == {n: "Established" for n in before}
+    wk_ip = "172.21.1.18"
+    assert peers[wk_ip].prefixes_received == before[wk_ip].prefixes_received - 1
+    assert block not in {str(r.prefix) for r in view.routes}
+    assert report.problems == []
+    assert failing(report) == {"VerifySwitchRoutes", "VerifySwitchBgpNeighbors"}
+    assert int(report.exit_code) == 4
+    found = {
+        v.check: [f.message for h in v.hosts for f in h.findings]
+        for v in report.verdicts
+        if v.check in ("VerifySwitchRoutes", "VerifySwitchBgpNeighbors")
+    }
+    assert any(
+        f"block {block} of kube-worker-001 missing" in m for m in found["VerifySwitchRoutes"]
+    )
+    assert (
+        f"neighbor {wk_ip} (kube-worker-001) sent 1 prefixes, kube-worker-001 should advertise 2"
+        in " ".join(found["VerifySwitchBgpNeighbors"])
+    ), found
+    assert failing(judge(paths)) == set()

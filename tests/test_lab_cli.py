@@ -96,8 +96,11 @@ def test_fault_and_clear(lab_cli: Any) -> None:
         "fault", "eos-tor-001", "eapi-fail", "3", "--status", "http500", "--match", "commit"
     )
     assert '"count": 3' in out and '"match": "commit"' in out
+    code, out, _ = lab_cli("fault", "kube-controlplane-001", "withhold-route", "192.16.0.0/12")
+    assert code == 0
+    assert 'kube-controlplane-001: {"withhold-route": {"prefixes": ["192.16.0.0/12"]}}' in out
     status = json.loads(lab_cli("status", "--output", "json")[1])
-    assert set(status["faults"]) == {"kube-worker-001", "eos-tor-001"}
+    assert set(status["faults"]) == {"kube-worker-001", "eos-tor-001", "kube-controlplane-001"}
     assert lab_cli("fault", "clear")[1].strip() == "no active faults"
 
 
@@ -108,6 +111,8 @@ def test_fault_and_clear(lab_cli: Any) -> None:
         (("fault", "k8s-cluster", "latency", "5"), "applies to switch hosts"),
         (("fault", "nope", "refuse"), "unknown lab host"),
         (("fault", "eos-tor-001"), "usage: lab fault HOST KIND"),
+        (("fault", "kube-worker-001", "withhold-route"), "needs a prefix"),
+        (("fault", "kube-worker-001", "withhold-route", "10.0.0.1/8"), "needs an IPv4 prefix"),
     ],
 )
 def test_fault_usage_errors_exit_2(lab_cli: Any, args: tuple[str, ...], message: str) -> None:

@@ -126,8 +126,39 @@ def test_k8s_fail_on_the_nth_write(seeded_lab: Any, status: int) -> None:
         ("eos-tor-001", "explode", "unknown fault"),
         ("k8s-cluster", "bird-down", "applies to node hosts"),
         ("eos-tor-001", "k8s-fail", "applies to cluster hosts"),
+        ("eos-tor-001", "withhold-route", "applies to node hosts"),
+        ("kube-worker-001", "withhold-route", "needs an IPv4 prefix"),
     ],
 )
 def test_bad_faults_are_usage_errors(seeded_lab: Any, host: str, kind: str, message: str) -> None:
     with pytest.raises(UsageError, match=message):
         seeded_lab.fault(host, kind)
+
+
+def test_withhold_route_drops_one_prefix_while_sessions_stay_up(seeded_lab: Any) -> None:
+    node = _node(seeded_lab)
+
+    def counts() -> dict[str, tuple[str, int]]:
+        peers = node.enable("show ip bgp summary")[0]["result"]["vrfs"]["default"]["peers"]
+        return {a: (p["peerState"], p["prefixReceived"]) for a, p in peers.items()}
+
+    def routes() -> set[str]:
+        out = node.enable("show ip route")[0]["result"]["vrfs"]["default"]["routes"]
+        return set(out)
+
+    before, before_routes = counts(), routes()
+    assert "192.168.181.0/24" in before_routes
+    seeded_lab.fault("kube-worker-001", "withhold-route", prefix="192.168.181.0/24")
+    assert seeded_lab.faults() == {
+        "kube-worker-001": {"withhold-route": {"prefixes": ["192.168.181.0/24"]}}
+    }
+    after = counts()
+    assert after["172.21.1.8"] == before["172.21.1.8"]
+    assert after["172.21.1.18"] == ("Established", before["172.21.1.18"][1] - 1)
+    assert routes() == before_routes - {"192.168.181.0/24"}
+    text = node.enable("show ip route", encoding="text")[0]["result"]["output"]
+    assert "192.168.181.0/24" not in text and "192.168.170.0/24" in text
+    node_peers = seeded_lab.node_bgp_view("kube-worker-001").ipv4_peers
+    assert node_peers and {(p.state, p.info) for p in node_peers} == {("up", "Established")}
+    seeded_lab.clear_faults()
+    assert counts() == before and routes() == before_routes

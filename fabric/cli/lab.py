@@ -300,6 +300,7 @@ def fault_cmd(
       refuse               any host: close its listener (connection refused)
       k8s-fail N           cluster: fail the Nth write [--status 409|500]
       bird-down            node: calico-node/BIRD stops
+      withhold-route CIDR  node: stop advertising one prefix (sessions stay up)
     """
     from fabric.lab.control import ControlClient
 
@@ -320,6 +321,10 @@ def fault_cmd(
                 params[needs[kind]] = float(value) if kind == "latency" else int(value)
             except ValueError as exc:
                 raise UsageError(f"fault {kind}: {value!r} is not a number") from exc
+        elif kind == "withhold-route":
+            if value is None:
+                raise UsageError("fault withhold-route needs a prefix (e.g. 192.168.181.0/24)")
+            params["prefix"] = value
         elif value is not None:
             raise UsageError(f"fault {kind} takes no value")
         if status is not None:

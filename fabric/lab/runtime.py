@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import errno
+import ipaddress
 import json
 import os
 import random
@@ -56,7 +57,15 @@ EOS_USERNAME = "admin"
 SSH_USERNAME = "fabric"
 CONTEXT = "fabric-lab"
 
-FAULT_KINDS = ("link-down", "latency", "eapi-fail", "refuse", "k8s-fail", "bird-down")
+FAULT_KINDS = (
+    "link-down",
+    "latency",
+    "eapi-fail",
+    "refuse",
+    "k8s-fail",
+    "bird-down",
+    "withhold-route",
+)
 
 #: Kinds whose objects the simulation reads.
 _SIM_KINDS = (
@@ -143,6 +152,7 @@ class _HostFaults:
     link_down: bool = False
     bird_down: bool = False
     refused: bool = False
+    withheld: set[ipaddress.IPv4Network] = field(default_factory=set)
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
@@ -617,6 +627,7 @@ class LabRuntime:
             objects=objects,
             link_down=frozenset(h for h, f in self._faults.items() if f.link_down),
             bird_down=frozenset(h for h, f in self._faults.items() if f.bird_down),
+            withheld={h: frozenset(f.withheld) for h, f in self._faults.items() if f.withheld},
             pod_cidr=intent.cluster.calico.pod_cidr,
             block_size=intent.cluster.calico.block_size,
             previous=self._since,
@@ -767,10 +778,12 @@ class LabRuntime:
         Kinds: ``link-down`` (node or switch), ``latency`` (switch; ``ms``), ``eapi-fail``
         (switch; ``count``, ``status`` = ``http500``/``eapi``, ``match``), ``refuse`` (any host:
         its listener closes), ``k8s-fail`` (cluster; ``count``, ``status`` = 409/500),
-        ``bird-down`` (node).
+        ``bird-down`` (node), ``withhold-route`` (node; ``prefix``: the node stops advertising
+        that prefix, its sessions stay up; repeat for more prefixes).
 
         Raises:
-            UsageError: unknown host or kind, or a kind that does not apply to the host.
+            UsageError: unknown host or kind, a kind that does not apply to the host, or a
+                bad parameter.
         """
         self._call(self.afault(host, kind, params))
 
@@ -814,6 +827,7 @@ class LabRuntime:
             "refuse": ("switch", "node", "cluster"),
             "k8s-fail": ("cluster",),
             "bird-down": ("node",),
+            "withhold-route": ("node",),
         }[kind]
         if hkind not in allowed:
             raise UsageError(f"fault {kind} applies to {' or '.join(allowed)} hosts, not {host}")
@@ -823,6 +837,15 @@ class LabRuntime:
             self._dirty = True
         elif kind == "bird-down":
             f.bird_down = True
+            self._dirty = True
+        elif kind == "withhold-route":
+            text = str(params.get("prefix") or "")
+            try:
+                prefix = ipaddress.IPv4Network(text)
+            except ValueError as exc:
+                raise UsageError(f"withhold-route needs an IPv4 prefix, not {text!r}") from exc
+            f.withheld.add(prefix)
+            f.params["withhold-route"] = {"prefixes": sorted(str(n) for n in f.withheld)}
             self._dirty = True
         elif kind == "latency":
             ms = float(params.get("ms", 0))
@@ -858,7 +881,7 @@ class LabRuntime:
             f = self._faults.pop(h, None)
             if f is None:
                 continue
-            if f.link_down or f.bird_down:
+            if f.link_down or f.bird_down or f.withheld:
                 self._dirty = True
             if f.refused:
                 await self._set_listening(h, True)

@@ -88,6 +88,7 @@ class World:
             ``Node``, ``Pod``, ``Secret`` (v1).
         link_down: hosts (nodes or switches) whose data link is down.
         bird_down: nodes whose calico-node/BIRD is not running.
+        withheld: per node, prefixes it stops advertising while its sessions stay up.
         pod_cidr: the pod CIDR of the intent, used when the cluster holds no IPPool.
         block_size: IPAM block prefix length when no IPPool says otherwise.
         previous: session states and start times of the previous result.
@@ -99,6 +100,7 @@ class World:
     objects: Mapping[tuple[str, str], list[dict[str, Any]]]
     link_down: frozenset[str] = frozenset()
     bird_down: frozenset[str] = frozenset()
+    withheld: Mapping[str, frozenset[IPv4Net]] = field(default_factory=dict)
     pod_cidr: IPv4Net | None = None
     block_size: int = 26
     previous: Mapping[tuple[str, ...], tuple[str, float]] = field(default_factory=dict)
@@ -742,6 +744,11 @@ def compute(world: World, now: float) -> SimResult:
     """
     derived = world.derived if world.derived is not None else derive_cluster(world)
     cal, blocks, adverts = derived.cal, derived.blocks, derived.adverts
+    if world.withheld:
+        adverts = {
+            name: [n for n in nets if n not in world.withheld.get(name, frozenset())]
+            for name, nets in adverts.items()
+        }
     node_as, peers_of = derived.node_as, derived.peers_of
     since: SinceMap = {}
     prev = world.previous
