@@ -11,21 +11,36 @@ Pure helpers (no device):
 
 Nornir task functions (one switch each, ``host.get_connection("napalm", ...)``):
 :func:`eos_prepare_session`, :func:`eos_commit`, :func:`eos_confirm`, :func:`eos_abort_session`,
-:func:`eos_restore`, :func:`eos_get_running`. Sessions are named by the caller (one name per
-run, stored in the state database), so any process can confirm or abort them later. The
-driver's own ``config_session`` is cleared after every task: NAPALM's ``close()`` would
-otherwise abort a pending commit-confirm behind the caller's back.
+:func:`eos_discard_session`, :func:`eos_restore`, :func:`eos_get_running`. Sessions are named
+by the caller (one name per run, stored in the state database), so any process can confirm or
+abort them later.
+
+Round trips: NAPALM opens the connection (``show version``); the session steps then talk eAPI
+through the driver's ``device`` with the commands batched per request (NAPALM's own methods
+add a session-lock request, a two-request pending-commit check before every commit and
+confirm, and one request per step). A deploy costs a switch 1 (open) + 2 (plan) + 1 (commit)
++ 1 per gate poll + 2 (confirm) requests, over one kept-alive connection
+(:func:`configure_napalm_tls`). The driver's ``config_session`` is never set, so NAPALM's
+``close()`` cannot abort a pending commit-confirm behind the caller's back.
 """
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import functools
+import http.client
 import re
+import select
+import socket
 import ssl
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from nornir.core.task import Result
+
+from fabric.errors import RunFailedError
 
 if TYPE_CHECKING:
     from nornir.core.inventory import Host
@@ -152,7 +167,7 @@ def config_diff(before: str, after: str, before_name: str, after_name: str) -> s
     return "\n".join(lines)
 
 
-# --------------------------------------------------------------------------- TLS
+# --------------------------------------------------------------------------- TLS and transport
 
 
 def tls_context(*, insecure: bool = False, ca_file: str | None = None) -> ssl.SSLContext:
@@ -170,14 +185,133 @@ def tls_context(*, insecure: bool = False, ca_file: str | None = None) -> ssl.SS
     return ssl.create_default_context(cafile=ca_file)
 
 
+def _dropped(sock: socket.socket) -> bool:
+    """Whether an idle keep-alive socket was closed (or got unexpected data) by the peer.
+
+    An idle HTTP/1.1 connection has nothing to read; readable means EOF or garbage: either
+    way it must not be reused (urllib3 judges pooled connections the same way).
+    """
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
+
+
+class _KeepAlive(http.client.HTTPConnection):
+    """An ``http.client`` connection that survives pyeapi's ``close()`` after each request.
+
+    pyeapi closes its transport after every request, so every eAPI round trip would pay a
+    new TCP connection and TLS handshake. This keeps the socket when the last response was
+    read to the end and the server did not ask to close; a socket the server closed while
+    idle is replaced before the next request. :meth:`really_close` closes for good.
+    """
+
+    path: str
+    _fabric_done: http.client.HTTPResponse | None = None
+
+    def putrequest(
+        self, method: str, url: str, skip_host: bool = False, skip_accept_encoding: bool = False
+    ) -> None:
+        self._fabric_done = None
+        if self.sock is not None and _dropped(self.sock):
+            http.client.HTTPConnection.close(self)
+        super().putrequest(method, url, skip_host, skip_accept_encoding)
+
+    def getresponse(self) -> http.client.HTTPResponse:
+        resp = super().getresponse()
+        if not resp.will_close:
+            self._fabric_done = resp
+        return resp
+
+    def close(self) -> None:
+        """Keep the socket if the last exchange completed cleanly; close it otherwise."""
+        done = self._fabric_done
+        if done is not None and done.isclosed() and self.sock is not None:
+            return
+        self.really_close()
+
+    def really_close(self) -> None:
+        """Close the socket (the next request opens a new connection)."""
+        self._fabric_done = None
+        http.client.HTTPConnection.close(self)
+
+    def __str__(self) -> str:
+        scheme = "https" if isinstance(self, http.client.HTTPSConnection) else "http"
+        return f"{scheme}://{self.host}:{self.port}/{self.path}"
+
+
+class KeepAliveHTTPConnection(_KeepAlive):
+    """eAPI over HTTP with keep-alive."""
+
+
+class KeepAliveHTTPSConnection(_KeepAlive, http.client.HTTPSConnection):
+    """eAPI over HTTPS with keep-alive (one TLS handshake per switch and run)."""
+
+
+def _keep_alive_transport(base: Any, tls: bool) -> Any:
+    """A pyeapi ``EapiConnection`` subclass of ``base`` whose transport keeps its connection."""
+
+    class Transport(base):  # type: ignore[misc]
+        def __init__(
+            self,
+            host: str,
+            port: int | None = None,
+            path: str | None = None,
+            username: str | None = None,
+            password: str | None = None,
+            context: ssl.SSLContext | None = None,
+            timeout: float = 60,
+            **kwargs: Any,
+        ) -> None:
+            # napalm passes the arguments this signature names (it inspects it)
+            args: dict[str, Any] = {"port": port, "path": path, "username": username}
+            args.update(password=password, timeout=timeout, **kwargs)
+            if tls:
+                args["context"] = context
+            super().__init__(host, **args)
+            old: Any = vars(self)["transport"]
+            conn: _KeepAlive
+            if tls:
+                conn = KeepAliveHTTPSConnection(
+                    old.host, old.port, timeout=timeout, context=old._context
+                )
+            else:
+                conn = KeepAliveHTTPConnection(old.host, old.port, timeout=timeout)
+            conn.path = old.path
+            self.transport = conn
+
+        def close(self) -> None:
+            """Close the kept connection (napalm's ``close()`` calls this)."""
+            self.transport.really_close()
+
+    Transport.__name__ = Transport.__qualname__ = f"KeepAlive{base.__name__}"
+    return Transport
+
+
+@functools.cache
+def keep_alive_transport(name: str) -> Any:
+    """The keep-alive pyeapi transport class for ``http`` or ``https``; None for others."""
+    import pyeapi.eapilib
+
+    if name == "https":
+        return _keep_alive_transport(pyeapi.eapilib.HttpsEapiConnection, tls=True)
+    if name == "http":
+        return _keep_alive_transport(pyeapi.eapilib.HttpEapiConnection, tls=False)
+    return None
+
+
 def configure_napalm_tls(
     host: Host, *, insecure: bool, ca_file: str | None, timeout: float | None = None
 ) -> str:
-    """Put the SSL context (and timeout) in ``host``'s NAPALM connection options.
+    """Put the SSL context, timeout and keep-alive transport in ``host``'s NAPALM options.
 
     A CA bundle comes from ``ca_file`` if given, else ``optional_args.ca_file`` of the inventory
     (in lab mode: the lab's CA, set by the lab overlay), else the system store. pyeapi accepts
     an ``ssl.SSLContext`` as ``context``; without one it would silently *disable* verification.
+    The ``http``/``https`` transports are swapped for keep-alive versions of the same classes
+    (NAPALM accepts a transport class): a deploy makes one TLS handshake per switch, not one
+    per eAPI request.
 
     Returns:
         A short description of the TLS policy for the report (``verified (CA ...)`` ...).
@@ -190,6 +324,11 @@ def configure_napalm_tls(
     bundle = ca_file or optional.pop("ca_file", None)
     optional.pop("ca_file", None)
     optional["context"] = tls_context(insecure=insecure, ca_file=bundle)
+    transport = optional.get("transport", optional.get("eos_transport", "https"))
+    if isinstance(transport, str):
+        keep_alive = keep_alive_transport(transport)
+        if keep_alive is not None:
+            optional["transport"] = keep_alive
     extras["optional_args"] = optional
     if timeout is not None:
         extras["timeout"] = timeout
@@ -229,6 +368,109 @@ def _driver(task: Task) -> Any:
     return task.host.get_connection("napalm", task.nornir.config)
 
 
+def _eapi(device: Any, commands: list[Any], encoding: str = "json") -> list[dict[str, Any]]:
+    """One eAPI request (``runCmds``) with ``commands`` over the driver's connection."""
+    return list(device._run_commands(commands, encoding=encoding))
+
+
+def other_pending_sessions(text: str, own: str) -> list[str]:
+    """Uncommitted config sessions other than ``own`` in ``show configuration sessions`` text.
+
+    The same rule as NAPALM's session lock (a ``pending`` session of someone else), read from
+    the text form so it rides in the request that reads the running-config.
+
+    >>> out = '''Maximum number of completed sessions: 1
+    ... Maximum number of pending sessions: 5
+    ...
+    ...   Name          State               User
+    ...   ------------- ------------------- --------
+    ...   fabric_1      pending             admin
+    ...   other         pending             bob
+    ...   done          completed           bob
+    ... '''
+    >>> other_pending_sessions(out, "fabric_1")
+    ['other']
+    """
+    found: list[str] = []
+    in_table = False
+    for line in text.splitlines():
+        words = line.replace("*", " ").split()
+        if not words:
+            continue
+        if all(set(w) == {"-"} for w in words):
+            in_table = True
+            continue
+        if in_table and len(words) >= 2 and words[1] == "pending" and words[0] != own:
+            found.append(words[0])
+    return found
+
+
+def pending_from_detail(detail: dict[str, Any], uptime: float) -> dict[str, int]:
+    """Sessions with a pending commit timer and their seconds left (-1: unknown).
+
+    ``detail`` is ``show configuration sessions detail`` (JSON, either shape: EOS < 4.32 keeps
+    ``commitBy`` per session, later releases name the session in ``commitTimerSessionName``);
+    ``uptime`` is ``show version``'s (commit times are relative to it). The same reading as
+    NAPALM's ``_get_pending_commits``, without its second request.
+    """
+
+    def left(commit_by: Any) -> int:
+        if commit_by in (None, -1) or uptime == -1 or uptime >= float(commit_by):
+            return -1
+        return round(float(commit_by) - uptime)
+
+    if "commitTimerSessionName" in detail:
+        name = detail.get("commitTimerSessionName")
+        return {str(name): left(detail.get("commitTimerExpireTime"))} if name else {}
+    return {
+        name: left(s.get("commitBy", -1))
+        for name, s in (detail.get("sessions") or {}).items()
+        if "pendingCommitTimer" in str(s.get("state", ""))
+    }
+
+
+def _session_commands(session: str, config: str, replace: bool) -> list[Any]:
+    """The eAPI commands that load ``config`` into ``session`` (NAPALM's conversions)."""
+    from napalm.eos.eos import EOSDriver
+
+    commands: list[Any] = [f"configure session {session}"]
+    if replace:
+        commands.append("rollback clean-config")
+    for raw in config.splitlines():
+        line = raw.strip()
+        if line.startswith("!") and not line.startswith("!!"):
+            continue
+        commands.append(line)
+    for start, depth in [(s, d) for (s, d) in EOSDriver.HEREDOC_COMMANDS if s in commands]:
+        commands = EOSDriver._multiline_convert(commands, start=start, depth=depth)
+    commands = EOSDriver._mode_comment_convert(commands)
+    if "end" not in commands:
+        commands.append("end")
+    return commands
+
+
+def _load_and_diff(device: Any, session: str, config: str, replace: bool, abort: bool) -> str:
+    """Load ``config`` into ``session`` and return EOS's diff, in one eAPI request.
+
+    With ``abort`` the session is aborted in the same request (a dry-run leaves nothing). A
+    refused line aborts the session (best effort) and raises.
+    """
+    commands = _session_commands(session, config, replace)
+    commands.append(f"show session-config named {session} diffs")
+    if abort:
+        commands.append(f"configure session {session} abort")
+    try:
+        out = _eapi(device, commands, encoding="text")
+    except Exception:
+        # the load error is the one to report; the abort is best effort
+        with contextlib.suppress(Exception):
+            _eapi(device, [f"configure session {session} abort"], encoding="text")
+        raise
+    text = str(out[-2 if abort else -1].get("output", ""))
+    # NAPALM's compare_config: the two file-name lines dropped
+    return "\n".join(text.splitlines()[2:]).strip()
+
+
 def eos_get_running(task: Task) -> Result:
     """The exact running-config (``result``: str)."""
     device = _driver(task)
@@ -239,7 +481,11 @@ def eos_get_running(task: Task) -> Result:
 def eos_prepare_session(
     task: Task, rendered: str, mode: Mode, session: str, keep_open: bool
 ) -> Result:
-    """Load the candidate into config session ``session`` and diff it.
+    """Load the candidate into config session ``session`` and diff it (two eAPI requests).
+
+    The first request reads the running-config and the session list (another user's
+    uncommitted session fails the plan, like NAPALM's lock); the second loads the candidate,
+    takes EOS's diff and, for a dry-run, aborts the session.
 
     Args:
         task: the Nornir task (one switch).
@@ -253,30 +499,24 @@ def eos_prepare_session(
     Returns:
         ``result``: :class:`SwitchPlan`; ``diff``: the masked diff; ``changed`` False (nothing
         is changed on the device by planning).
+
+    Raises:
+        RunFailedError: another configuration session is pending on the switch.
     """
     device = _driver(task)
-    running = str(device.get_config(retrieve="running")["running"])
+    out = _eapi(device, ["show running-config", "show configuration sessions"], "text")
+    running = str(out[0].get("output", ""))
+    others = other_pending_sessions(str(out[1].get("output", "")), session)
+    if others:
+        raise RunFailedError(
+            f"configuration session(s) {', '.join(others)} pending on the switch (in use)"
+        )
     candidate = splice_managed_sections(running, rendered) if mode == "replace" else rendered
-    device.config_session = session
-    try:
-        if mode == "replace":
-            device.load_replace_candidate(config=candidate)
-        else:
-            device.load_merge_candidate(config=candidate)
-        diff = str(device.compare_config())
-        if not keep_open or not diff.strip():
-            device.discard_config()
-    except Exception:
-        if device.config_session is not None:
-            try:
-                device.discard_config()
-            finally:
-                device.config_session = None
-        raise
-    finally:
-        # Never let napalm's close() abort our session implicitly.
-        open_session = device.config_session
-        device.config_session = None
+    diff = _load_and_diff(device, session, candidate, mode == "replace", abort=not keep_open)
+    open_session: str | None = session if keep_open else None
+    if keep_open and not diff.strip():
+        _eapi(device, [f"configure session {session} abort"], encoding="text")
+        open_session = None
     plan = SwitchPlan(running, candidate, mask_secrets(diff), open_session)
     return Result(host=task.host, result=plan, diff=plan.diff, changed=False)
 
@@ -284,22 +524,29 @@ def eos_prepare_session(
 def eos_commit(task: Task, session: str, revert_in: int) -> Result:
     """Commit ``session``; with ``revert_in`` > 0 as a commit-confirm that reverts unconfirmed.
 
-    ``revert_in`` 0 commits for good (and writes memory); rollback then needs the snapshot.
+    One eAPI request. ``revert_in`` 0 commits for good (and writes memory); rollback then
+    needs the snapshot. EOS itself refuses a commit while another session's timer is pending.
     """
     device = _driver(task)
-    device.config_session = session
-    try:
-        device.commit_config(revert_in=revert_in if revert_in > 0 else None)
-    finally:
-        device.config_session = None
+    if revert_in > 0:
+        timer = time.strftime("%H:%M:%S", time.gmtime(revert_in))
+        commands = [f"configure session {session} commit timer {timer}"]
+    else:
+        commands = [f"configure session {session} commit", "write memory"]
+    _eapi(device, commands, encoding="text")
     return Result(host=task.host, result=session, changed=True)
+
+
+def eos_discard_session(task: Task, session: str) -> Result:
+    """Abort the uncommitted session ``session`` (a plan kept open, a commit that failed)."""
+    _eapi(_driver(task), [f"configure session {session} abort"], encoding="text")
+    return Result(host=task.host, result=session, changed=False)
 
 
 def pending_sessions(task: Task) -> dict[str, int]:
     """Sessions with a pending commit-confirm and their seconds left (-1: unknown)."""
-    device = _driver(task)
-    # napalm's helper reads both "show configuration sessions detail" shapes (EOS < / >= 4.32).
-    return dict(device._get_pending_commits())
+    out = _eapi(_driver(task), ["show configuration sessions detail", "show version"])
+    return pending_from_detail(out[0], float(out[1].get("uptime", -1)))
 
 
 def eos_confirm(task: Task, session: str) -> Result:
@@ -308,11 +555,13 @@ def eos_confirm(task: Task, session: str) -> Result:
     Fails when ``session`` is not pending (its timer expired and it reverted, or it was aborted).
     """
     device = _driver(task)
-    device.config_session = session
-    try:
-        device.confirm_commit()
-    finally:
-        device.config_session = None
+    detail = _eapi(device, ["show configuration sessions detail"])[0]
+    if session not in pending_from_detail(detail, -1):
+        raise RunFailedError(
+            f"no pending commit-confirm for session {session} "
+            "(its timer expired and it reverted, or it was aborted)"
+        )
+    _eapi(device, [f"configure session {session} commit", "write memory"], encoding="text")
     return Result(host=task.host, result=session, changed=True)
 
 
@@ -324,9 +573,10 @@ def eos_abort_session(task: Task, session: str) -> Result:
     aborted).
     """
     device = _driver(task)
-    if session not in pending_sessions(task):
+    detail = _eapi(device, ["show configuration sessions detail"])[0]
+    if session not in pending_from_detail(detail, -1):
         return Result(host=task.host, result=False, changed=False)
-    device._run_commands([f"configure session {session} abort", "write memory"], encoding="text")
+    _eapi(device, [f"configure session {session} abort", "write memory"], encoding="text")
     return Result(host=task.host, result=True, changed=True)
 
 
@@ -344,30 +594,22 @@ def eos_restore(task: Task, snapshot: str, session: str, dry_run: bool) -> Resul
         the device was (or, in a dry-run, would be) changed.
     """
     device = _driver(task)
-    running = str(device.get_config(retrieve="running")["running"])
+    running = str(_eapi(device, ["show running-config"], "text")[0].get("output", ""))
     diff = config_diff(running, snapshot, "running-config", "snapshot")
     if dry_run:
-        pend = pending_sessions(task)
-        if session in pend:
+        if session in pending_sessions(task):
             diff = f"(pending commit-confirm session {session} will be aborted)\n{diff}"
         return Result(host=task.host, result=diff, diff=diff, changed=bool(diff.strip()))
     if not diff.strip():
         return Result(host=task.host, result="", changed=False)
-    changed = eos_abort_session(task, session).changed
-    running = str(device.get_config(retrieve="running")["running"])
+    changed = bool(eos_abort_session(task, session).changed)
+    if changed:
+        running = str(_eapi(device, ["show running-config"], "text")[0].get("output", ""))
     if running != snapshot:
-        device.config_session = f"{session}_restore"
-        try:
-            device.load_replace_candidate(config=snapshot)
-            if str(device.compare_config()).strip():
-                device.commit_config()
-            else:
-                device.discard_config()
-        except Exception:
-            if device.config_session is not None:
-                device.discard_config()
-            raise
-        finally:
-            device.config_session = None
+        restore = f"{session}_restore"
+        if _load_and_diff(device, restore, snapshot, replace=True, abort=False):
+            _eapi(device, [f"configure session {restore} commit", "write memory"], "text")
+        else:
+            _eapi(device, [f"configure session {restore} abort"], "text")
         changed = True
     return Result(host=task.host, result=diff, diff=diff, changed=changed)

@@ -500,7 +500,9 @@ class _Deploy:
             import importlib
 
             fn: Any = importlib.import_module("fabric.scheduling").schedule_confirm_window
-            self.report.confirm_job = str(fn(self.paths, self.run_id, opts.confirm_within))
+            self.report.confirm_job = str(
+                fn(self.paths, self.run_id, opts.confirm_within, lab=opts.lab)
+            )
         return self.finish("ok")
 
     def _plan_switches(self, nr: Nornir, rendered: dict[str, str]) -> None:
@@ -528,7 +530,7 @@ class _Deploy:
 
     def _abort_open_sessions(self, names: Collection[str] | None = None) -> None:
         """Abort the uncommitted sessions the plan left open (best effort, errors noted)."""
-        from fabric.steps.eos import _driver
+        from fabric.steps.eos import eos_discard_session
 
         if not self.sessions or self.nr is None:
             return
@@ -541,15 +543,7 @@ class _Deploy:
             return
 
         def task(t: Any) -> Any:
-            from nornir.core.task import Result
-
-            dev = _driver(t)
-            dev.config_session = open_[t.host.name]
-            try:
-                dev.discard_config()
-            finally:
-                dev.config_session = None
-            return Result(host=t.host)
+            return eos_discard_session(t, open_[t.host.name])
 
         failures = host_failures(run_on(self.nr, open_, task, "abort"), open_)
         for name, exc in failures.items():
