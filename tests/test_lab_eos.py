@@ -769,3 +769,155 @@ def test_request_shapes_json_rpc(serve: Callable[..., Served]) -> None:
     assert "+hostname via-input" in reply["result"][2]["output"]
     bad = post({"jsonrpc": "2.0", "method": "nope", "id": 1, "params": {}})
     assert bad["error"]["code"] == -32601
+
+
+# --------------------------------------------------------------------------- NAPALM getters
+
+
+def test_napalm_getters_against_the_lab(serve: Callable[..., Served]) -> None:
+    """get_facts, get_interfaces(_ip), get_bgp_neighbors, get_bgp_config, get_config."""
+    s = serve()
+    now = time.time()
+    s.switch.bgp_view = lambda: _seed_view(now)
+    driver = s.napalm()
+    try:
+        facts = driver.get_facts()
+        assert facts["hostname"] == "eos-tor-001" and facts["vendor"] == "Arista"
+        assert facts["os_version"].startswith("4.30.3M")
+        assert {"Ethernet1", "Loopback0", "Management1", "Vlan3002"} <= set(facts["interface_list"])
+        interfaces = driver.get_interfaces()
+        assert interfaces["Vlan3002"]["is_up"] and interfaces["Vlan3002"]["is_enabled"]
+
+        assert driver.get_interfaces_ip() == {
+            "Loopback0": {"ipv4": {"1.1.1.1": {"prefix_length": 32}}, "ipv6": {}},
+            "Loopback1": {"ipv4": {"2.2.2.2": {"prefix_length": 32}}, "ipv6": {}},
+            "Management1": {"ipv4": {"172.21.0.30": {"prefix_length": 24}}, "ipv6": {}},
+            "Vlan3002": {"ipv4": {"172.21.1.254": {"prefix_length": 24}}, "ipv6": {}},
+        }
+
+        bgp = driver.get_bgp_neighbors()
+        assert set(bgp) == {"global"} and bgp["global"]["router_id"] == "1.1.1.1"
+        peer = bgp["global"]["peers"]["172.21.1.8"]
+        assert (peer["local_as"], peer["remote_as"], peer["remote_id"]) == (
+            65535,
+            65535,
+            "172.21.1.8",
+        )
+        assert peer["is_up"] and peer["is_enabled"]
+        assert abs(peer["uptime"] - 568) <= 2
+        assert peer["address_family"]["ipv4"] == {
+            "received_prefixes": 3,
+            "accepted_prefixes": 3,
+            "sent_prefixes": 0,  # iBGP: no route is reflected
+        }
+        assert peer["address_family"]["ipv6"]["received_prefixes"] == 0
+        assert set(bgp["global"]["peers"]) == {"172.21.1.8", "172.21.1.18"}
+
+        config = driver.get_bgp_config()
+        neighbors = config["_"]["neighbors"]
+        assert set(neighbors) == {"172.21.1.8", "172.21.1.18"}
+        assert neighbors["172.21.1.8"]["remote_as"] == 65535
+        assert neighbors["172.21.1.8"]["local_as"] == 65535
+
+        configs = driver.get_config()
+        assert "router bgp 65535" in configs["running"]
+        assert configs["startup"].startswith("! Command: show startup-config")
+        assert configs["candidate"] == ""
+    finally:
+        driver.close()
+
+
+def test_shut_neighbor_is_disabled_in_get_bgp_neighbors(serve: Callable[..., Served]) -> None:
+    s = serve()
+    s.switch.load_config(SEED_BODY.replace(
+        "   neighbor 172.21.1.18 remote-as 65535\n",
+        "   neighbor 172.21.1.18 remote-as 65535\n   neighbor 172.21.1.18 shutdown\n",
+    ))  # fmt: skip
+    driver = s.napalm()
+    try:
+        peers = driver.get_bgp_neighbors()["global"]["peers"]
+    finally:
+        driver.close()
+    assert (peers["172.21.1.18"]["is_enabled"], peers["172.21.1.18"]["is_up"]) == (False, False)
+    assert (peers["172.21.1.8"]["is_enabled"], peers["172.21.1.8"]["is_up"]) == (True, False)
+
+
+def test_ipv6_bgp_summary_without_ipv6_peers(serve: Callable[..., Served]) -> None:
+    node = serve().eapi()
+    data = node.enable(["show ipv6 bgp summary vrf all", "show ipv6 bgp summary"])
+    for entry in data:
+        assert entry["result"] == {
+            "vrfs": {
+                "default": {"vrf": "default", "routerId": "1.1.1.1", "asn": "65535", "peers": {}}
+            }
+        }
+    text = node.enable(["show ipv6 bgp summary"], encoding="text")[0]["result"]["output"]
+    lines = text.splitlines()
+    assert lines[:3] == [
+        "BGP summary information for VRF default",
+        "Router identifier 1.1.1.1, local AS number 65535",
+        "Neighbor Status Codes: m - Under maintenance",
+    ]
+    assert lines[3].split() == [
+        "Neighbor", "V", "AS", "MsgRcvd", "MsgSent", "InQ", "OutQ", "Up/Down", "State",
+        "PfxRcd", "PfxAcc",
+    ]  # fmt: skip
+    assert len(lines) == 4  # no peer row
+    peers = node.enable(["show ipv6 bgp peers vrf all"])[0]["result"]
+    assert peers == {"vrfs": {"default": {"peerList": []}}}
+    with pytest.raises(CommandError, match="No IPv6 configured interfaces"):
+        node.enable(["show ipv6 interface"])
+
+
+def test_show_ip_interface_brief(serve: Callable[..., Served]) -> None:
+    node = serve().eapi()
+    text = node.enable(["show ip interface brief"], encoding="text")[0]["result"]["output"]
+    rows = {line.split()[0]: line.split()[1:] for line in text.splitlines()[3:]}
+    assert rows == {
+        "Loopback0": ["1.1.1.1/32", "up", "up", "1500"],
+        "Loopback1": ["2.2.2.2/32", "up", "up", "1500"],
+        "Management1": ["172.21.0.30/24", "up", "up", "1500"],
+        "Vlan3002": ["172.21.1.254/24", "up", "up", "1500"],
+    }
+    assert text.splitlines()[1].split() == ["Interface", "IP", "Address", "Status",
+                                            "Protocol", "MTU", "Owner"]  # fmt: skip
+    brief = node.enable(["show ip interface brief"])[0]["result"]["interfaces"]
+    assert brief["Vlan3002"]["interfaceAddress"]["ipAddr"] == {
+        "address": "172.21.1.254",
+        "maskLen": 24,
+    }
+    full = node.enable(["show ip interface"])[0]["result"]["interfaces"]
+    assert full["Management1"]["vrf"] == "management"
+    assert full["Loopback0"]["interfaceAddress"]["primaryIp"]["address"] == "1.1.1.1"
+
+
+def test_output_pipes(serve: Callable[..., Served]) -> None:
+    node = serve().eapi()
+
+    def text(cmd: str) -> str:
+        out: str = node.enable([cmd], encoding="text")[0]["result"]["output"]
+        return out
+
+    assert text("show running-config | section router bgp") == (
+        "router bgp 65535\n"
+        "   neighbor 172.21.1.8 remote-as 65535\n"
+        "   neighbor 172.21.1.18 remote-as 65535\n"
+        "   !\n"
+        "   address-family ipv4\n"
+        "      neighbor 172.21.1.8 activate\n"
+        "      neighbor 172.21.1.18 activate\n"
+    )
+    assert text("show running-config | include ^ip route") == (
+        "ip route vrf management 0.0.0.0/0 172.21.0.254\n"
+    )
+    # section keeps the parents of a nested match
+    assert text("show running-config | section activate").splitlines()[:2] == [
+        "router bgp 65535",
+        "   address-family ipv4",
+    ]
+    assert text("show ip interface brief | exclude Loopback").count("Loopback") == 0
+    assert text("show running-config | begin ^router bgp").startswith("router bgp 65535\n")
+    with pytest.raises(CommandError, match="Invalid input"):
+        node.enable(["show running-config | grep bgp"], encoding="text")
+    with pytest.raises(CommandError, match="1003.*unconverted command"):
+        node.run_commands(["show running-config | section router bgp"], encoding="json")

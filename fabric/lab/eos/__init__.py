@@ -111,6 +111,18 @@ _EXEC: list[tuple[Rule, str]] = [
         ("show ip route", "show_ip_route"),
         ("show ip route vrf <word>", "show_ip_route"),
         ("show interfaces", "show_interfaces"),
+        ("show ip interface", "show_ip_interface"),
+        ("show ip interface brief", "show_ip_interface"),
+        ("show ipv6 interface", "show_ipv6_interface"),
+        ("show ipv6 interface brief", "show_ipv6_interface"),
+        ("show ipv6 bgp summary", "show_ipv6_bgp_summary"),
+        ("show ipv6 bgp summary vrf <word>", "show_ipv6_bgp_summary"),
+        ("show ip bgp neighbors", "show_bgp_neighbors"),
+        ("show ip bgp neighbors vrf <word>", "show_bgp_neighbors"),
+        ("show ipv6 bgp peers", "show_bgp_neighbors"),
+        ("show ipv6 bgp peers vrf <word>", "show_bgp_neighbors"),
+        ("show ipv6 bgp neighbors", "show_bgp_neighbors"),
+        ("show ipv6 bgp neighbors vrf <word>", "show_bgp_neighbors"),
         ("configure", "configure_terminal"),
         ("configure terminal", "configure_terminal"),
         ("configure session", "configure_session"),
@@ -679,6 +691,8 @@ class _Cli:
 
     def run(self, cmd: str, data: str | None, fmt: str) -> Any:
         """Run one command; the eAPI result entry for it."""
+        if "|" in cmd and cmd.split()[:1] == ["show"]:
+            return self._run_piped(cmd, data, fmt)
         tokens = cmd.split()
         if not tokens:
             return {} if fmt == "json" else {"output": ""}
@@ -692,6 +706,27 @@ class _Cli:
             return {"output": text if text is not None else ""}
         result.pop("\0text", None)
         return result
+
+    def _run_piped(self, cmd: str, data: str | None, fmt: str) -> Any:
+        """``show ... | include|exclude|begin|section REGEX`` (text only, as eAPI allows)."""
+        base, *pipes = (part.strip() for part in cmd.split("|"))
+        tokens = base.split()
+        filters: list[tuple[str, str]] = []
+        for pipe in pipes:
+            word, _, arg = pipe.partition(" ")
+            if word not in ("include", "exclude", "begin", "section") or not arg.strip():
+                error = f"Invalid input (at token {len(tokens) + 1}: '{word}')"
+                raise _CommandFailed(1002, "invalid command", [error])
+            filters.append((word, arg.strip()))
+        if fmt == "json":
+            raise _unconverted()
+        text = self.run(base, data, "text")["output"]
+        for word, arg in filters:
+            try:
+                text = show.pipe_filter(text, word, arg)
+            except re.error as exc:
+                raise _CommandFailed(1002, "invalid command", [f"Invalid regex: {exc}"]) from exc
+        return {"output": text}
 
     def _run(self, tokens: list[str], cmd: str, data: str | None, fmt: str) -> Any:
         found = _match_exec(_EXEC, tokens)
@@ -808,6 +843,31 @@ class _Cli:
         if fmt == "text":
             raise _unconverted()
         return show.interfaces_json(self.sw._running, self.sw.name, time.time())
+
+    def _h_show_ip_interface(self, t: list[str], data: str | None, fmt: str) -> Any:
+        snap, brief = self.sw.snapshot(), t[-1] == "brief"
+        if fmt == "json":
+            return show.ip_interface_json(snap, brief=brief)
+        return show.ip_interface_brief_text(snap) if brief else show.ip_interface_text(snap)
+
+    def _h_show_ipv6_interface(self, t: list[str], data: str | None, fmt: str) -> Any:
+        # IPv6 is not modelled: no interface has an IPv6 address
+        raise _CommandFailed(1000, "could not run command", ["No IPv6 configured interfaces"])
+
+    def _h_show_ipv6_bgp_summary(self, t: list[str], data: str | None, fmt: str) -> Any:
+        vrf = t[5] if len(t) > 5 else "default"
+        snap, view = self.sw.snapshot(), self.sw.bgp_view()
+        if fmt == "json":
+            return show.ipv6_bgp_summary_json(snap, view, vrf)
+        return show.ipv6_bgp_summary_text(snap, view, vrf)
+
+    def _h_show_bgp_neighbors(self, t: list[str], data: str | None, fmt: str) -> Any:
+        if fmt == "text":
+            raise _CommandFailed(1002, "invalid command", ["text output not modelled; use json"])
+        vrf = t[5] if len(t) > 5 else "default"
+        snap, view = self.sw.snapshot(), self.sw.bgp_view()
+        ipv6 = t[1] == "ipv6"
+        return show.bgp_neighbors_json(snap, view, self.sw.booted, time.time(), vrf, ipv6=ipv6)
 
     def _h_configure_terminal(self, t: list[str], data: str | None, fmt: str) -> Any:
         self._enter(self.sw._running, None)

@@ -9,6 +9,7 @@ column when a neighbor has one), and ``show ip route`` with the legend of the cl
 from __future__ import annotations
 
 import ipaddress
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -482,3 +483,230 @@ def hostname_json(hostname: str) -> dict[str, str]:
 def clock_now() -> float:
     """The wall clock (one place, so tests can reason about it)."""
     return time.time()
+
+
+# --------------------------------------------------------------------------- IPv6 BGP (none)
+
+
+def ipv6_bgp_summary_json(
+    snapshot: SwitchSnapshot, view: SwitchBgpView, vrf: str
+) -> dict[str, Any]:
+    """``show ipv6 bgp summary [vrf X]``: the default VRF with no peer (IPv6 is not modelled)."""
+    if snapshot.bgp is None or vrf not in ("default", "all"):
+        return {"vrfs": {}}
+    return {
+        "vrfs": {
+            "default": {
+                "vrf": "default",
+                "routerId": _router_id(snapshot, view),
+                "asn": str(_local_as(snapshot, view)),
+                "peers": {},
+            }
+        }
+    }
+
+
+def ipv6_bgp_summary_text(snapshot: SwitchSnapshot, view: SwitchBgpView, vrf: str) -> str:
+    """``show ipv6 bgp summary [vrf X]`` as text: the headers EOS prints with no IPv6 peer."""
+    if snapshot.bgp is None or vrf not in ("default", "all"):
+        return ""
+    rid, asn = _router_id(snapshot, view), _local_as(snapshot, view)
+    if version_tuple(snapshot.eos_version) < (4, 23):
+        head = (
+            f"{'Neighbor':<16} V  {'AS':<7}{'MsgRcvd':>8}{'MsgSent':>10}{'InQ':>5}"
+            f"{'OutQ':>5}{'Up/Down':>9} {'State':<6} PfxRcd"
+        )
+        return f"BGP router identifier {rid}, local AS number {asn}\n{head}\n"
+    head = (
+        f"  {'Neighbor':<16} V  {'AS':<12}{'MsgRcvd':>8}{'MsgSent':>10}{'InQ':>5}"
+        f"{'OutQ':>5}{'Up/Down':>9} {'State':<6} {'PfxRcd':<6} PfxAcc"
+    )
+    return (
+        "BGP summary information for VRF default\n"
+        f"Router identifier {rid}, local AS number {asn}\n"
+        "Neighbor Status Codes: m - Under maintenance\n"
+        f"{head}\n"
+    )
+
+
+# --------------------------------------------------------------------------- BGP neighbors
+
+
+def _idle_reason(peer: PeerState) -> str | None:
+    if peer.state_detail == "Idle(Admin)":
+        return "Administratively shut down"
+    return None
+
+
+def bgp_neighbors_json(
+    snapshot: SwitchSnapshot,
+    view: SwitchBgpView,
+    started: float,
+    now: float,
+    vrf: str,
+    *,
+    ipv6: bool = False,
+) -> dict[str, Any]:
+    """``show ip bgp neighbors [vrf X]`` (``ipv6``: ``show ipv6 bgp peers``, always empty).
+
+    The fields NAPALM's ``get_bgp_neighbors`` reads: addresses, AS numbers, the peer's router
+    ID (its address once Established, as a Calico node uses its IPv4 address), state and idle
+    reason, description, seconds since Established, prefixes received and sent per family.
+    The switch sends its BGP routes to eBGP peers (never a peer's own routes back) and none to
+    iBGP peers (no route reflection).
+    """
+    if snapshot.bgp is None or vrf not in ("default", "all"):
+        return {"vrfs": {}}
+    local_as = str(_local_as(snapshot, view))
+    peer_list: list[dict[str, Any]] = []
+    for p in [] if ipv6 else bgp_peers(snapshot, view, started):
+        est = p.state == "Established"
+        external = str(p.remote_as) != local_as
+        sent = (
+            sum(1 for r in view.routes if p.neighbor not in r.next_hops) if est and external else 0
+        )
+        entry: dict[str, Any] = {
+            "peerAddress": p.neighbor,
+            "asn": str(p.remote_as),
+            "localAsn": local_as,
+            "routerId": p.neighbor if est else "0.0.0.0",
+            "vrf": "default",
+            "state": p.state,
+            "updownTime": p.since,
+            "establishedTime": int(now - p.since) if est else 0,
+            "establishedTransitions": 1 if est else 0,
+            "holdTime": 180,
+            "keepaliveTime": 60,
+            "prefixesReceived": p.prefixes_received if est else 0,
+            "prefixesSent": sent,
+            "v6PrefixesReceived": 0,
+            "v6PrefixesSent": 0,
+            "description": p.description or "",
+        }
+        if not p.description:
+            entry.pop("description")
+        reason = _idle_reason(p)
+        if reason is not None:
+            entry["idleReason"] = reason
+        peer_list.append(entry)
+    return {"vrfs": {"default": {"peerList": peer_list}}}
+
+
+# --------------------------------------------------------------------------- IP interfaces
+
+
+def ip_interface_json(snapshot: SwitchSnapshot, *, brief: bool = False) -> dict[str, Any]:
+    """``show ip interface [brief]`` as eAPI JSON: every interface with an IPv4 address."""
+    out: dict[str, Any] = {}
+    for intf in sorted(snapshot.interfaces, key=lambda i: i.name):
+        status = "disabled" if intf.shutdown else "connected"
+        proto = "down" if intf.shutdown else "up"
+        addr = {"address": str(intf.address.ip), "maskLen": intf.address.network.prefixlen}
+        if brief:
+            out[intf.name] = {
+                "name": intf.name,
+                "interfaceStatus": status,
+                "lineProtocolStatus": proto,
+                "mtu": 1500,
+                "interfaceAddress": {"ipAddr": addr},
+                "nonRoutableClassEIntf": False,
+            }
+            continue
+        out[intf.name] = {
+            "name": intf.name,
+            "interfaceStatus": status,
+            "lineProtocolStatus": proto,
+            "mtu": 1500,
+            "enabled": not intf.shutdown,
+            "vrf": intf.vrf,
+            "description": "",
+            "proxyArp": False,
+            "localProxyArp": False,
+            "interfaceAddress": {
+                "primaryIp": addr,
+                "secondaryIps": {},
+                "secondaryIpsOrderedList": [],
+                "virtualIp": {"address": "0.0.0.0", "maskLen": 0},
+                "virtualSecondaryIps": {},
+                "virtualSecondaryIpsOrderedList": [],
+                "broadcastAddress": "255.255.255.255",
+                "dhcp": False,
+            },
+        }
+    return {"interfaces": out}
+
+
+def ip_interface_brief_text(snapshot: SwitchSnapshot) -> str:
+    """``show ip interface brief`` as text (EOS 4.2x columns)."""
+    lines = [
+        f"{'':<72}Address",
+        f"{'Interface':<17} {'IP Address':<21} {'Status':<12} {'Protocol':<14} "
+        f"{'MTU':>11} {'Owner':<7}",
+        f"{'-' * 17} {'-' * 21} {'-' * 12} {'-' * 14} {'-' * 11} {'-' * 7}",
+    ]
+    for intf in sorted(snapshot.interfaces, key=lambda i: i.name):
+        status = "admin down" if intf.shutdown else "up"
+        proto = "down" if intf.shutdown else "up"
+        lines.append(
+            f"{intf.name:<17} {intf.address.with_prefixlen:<21} {status:<12} {proto:<14} "
+            f"{1500:>11}".rstrip()
+        )
+    return "\n".join(lines) + "\n"
+
+
+def ip_interface_text(snapshot: SwitchSnapshot) -> str:
+    """``show ip interface`` as text (the first lines EOS prints per interface)."""
+    out: list[str] = []
+    for intf in sorted(snapshot.interfaces, key=lambda i: i.name):
+        state = "administratively down" if intf.shutdown else "up"
+        proto = "down" if intf.shutdown else "up"
+        out.append(f"{intf.name} is {state}, line protocol is {proto} (connected)")
+        out.append(f"  Internet address is {intf.address.with_prefixlen}")
+        out.append("  Broadcast address is 255.255.255.255")
+        out.append("  IP MTU 1500 bytes")
+    return "\n".join(out) + ("\n" if out else "")
+
+
+# --------------------------------------------------------------------------- output pipes
+
+
+def pipe_filter(text: str, command: str, argument: str) -> str:
+    """Apply one EOS output modifier (``| include``, ``exclude``, ``begin``, ``section``).
+
+    ``section`` keeps every line matching the regex together with its indented children and
+    the parent lines above it, as EOS does for any indented output.
+
+    Raises:
+        ValueError: an unknown modifier.
+        re.error: an invalid regular expression.
+    """
+    regex = re.compile(argument)
+    lines = text.splitlines()
+    if command == "include":
+        kept = [line for line in lines if regex.search(line)]
+    elif command == "exclude":
+        kept = [line for line in lines if not regex.search(line)]
+    elif command == "begin":
+        start = next((i for i, line in enumerate(lines) if regex.search(line)), len(lines))
+        kept = lines[start:]
+    elif command == "section":
+        keep: set[int] = set()
+        for i, line in enumerate(lines):
+            if not regex.search(line):
+                continue
+            depth = len(line) - len(line.lstrip())
+            keep.add(i)
+            parent_depth = depth
+            for j in range(i - 1, -1, -1):  # the parents
+                d = len(lines[j]) - len(lines[j].lstrip())
+                if lines[j].strip() and d < parent_depth:
+                    keep.add(j)
+                    parent_depth = d
+            for j in range(i + 1, len(lines)):  # the children
+                if lines[j].strip() and len(lines[j]) - len(lines[j].lstrip()) <= depth:
+                    break
+                keep.add(j)
+        kept = [lines[i] for i in sorted(keep)]
+    else:
+        raise ValueError(command)
+    return "\n".join(kept) + ("\n" if kept else "")
