@@ -33,47 +33,11 @@ from pyeapi.eapilib import ConnectionError as EapiConnectionError
 from fabric.lab.eos import EosSwitch
 from fabric.lab.model import BgpRoute, PeerState, SwitchBgpView
 from fabric.lab.pki import ensure_ca, server_context
+from fabric.lab.seed import SEED_SWITCH_BODY as SEED_BODY
 
 pytestmark = pytest.mark.lab
 
 USER, PASSWORD = "admin", "lab-only-pw"
-
-SEED_BODY = """\
-vlan 3002
-!
-vrf instance management
-   rd 10:1
-!
-interface Ethernet1
-   switchport access vlan 3002
-!
-interface Loopback0
-   ip address 1.1.1.1/32
-!
-interface Loopback1
-   vrf management
-   ip address 2.2.2.2/32
-!
-interface Management1
-   vrf management
-   ip address 172.21.0.30/24
-!
-interface Vlan3002
-   ip address 172.21.1.254/24
-!
-ip routing
-ip routing vrf management
-!
-ip route vrf management 0.0.0.0/0 172.21.0.254
-!
-router bgp 65535
-   neighbor 172.21.1.8 remote-as 65535
-   neighbor 172.21.1.18 remote-as 65535
-   address-family ipv4
-      neighbor 172.21.1.8 activate
-      neighbor 172.21.1.18 activate
-!
-"""
 
 
 class LoopThread:
@@ -919,5 +883,5 @@ def test_output_pipes(serve: Callable[..., Served]) -> None:
     assert text("show running-config | begin ^router bgp").startswith("router bgp 65535\n")
     with pytest.raises(CommandError, match="Invalid input"):
         node.enable(["show running-config | grep bgp"], encoding="text")
-    with pytest.raises(CommandError, match="1003.*unconverted command"):
+    with pytest.raises(CommandError, match=r"1003.*unconverted command"):
         node.run_commands(["show running-config | section router bgp"], encoding="json")

@@ -10,29 +10,9 @@ import pytest
 from fabric.lab.eos.config import CliError, ConfigEditor, ConfigTree
 from fabric.lab.eos.show import bgp_summary_text, format_updown, route_text
 from fabric.lab.model import BgpRoute, PeerState, SwitchBgpView
+from fabric.lab.seed import SEED_SWITCH_BODY
 
-SEED = """\
-vlan 3002
-!
-vrf instance management
-   rd 10:1
-!
-interface Ethernet1
-   switchport access vlan 3002
-!
-interface Vlan3002
-   ip address 172.21.1.254/24
-!
-ip routing
-!
-router bgp 65535
-   neighbor 172.21.1.8 remote-as 65535
-   neighbor 172.21.1.18 remote-as 65535
-   address-family ipv4
-      neighbor 172.21.1.8 activate
-      neighbor 172.21.1.18 activate
-!
-"""
+SEED = SEED_SWITCH_BODY  # the write-up's switch config
 
 
 def _edit(lines: list[str], base: str = SEED) -> ConfigTree:
@@ -285,8 +265,8 @@ def test_show_text_parses_back_with_the_project_parsers() -> None:
         "arista_eos", "show ip route", route_text(tree, snap, _view(now), "default")
     ).model_dump(mode="json")
     table = {r["prefix"]: r for r in routes["vrfs"]["default"]["routes"]}
-    assert set(table) == {"172.21.1.0/24", "192.16.0.0/12", "192.168.170.0/24"}
-    assert table["172.21.1.0/24"]["code"] == "C"
+    assert set(table) == {"1.1.1.1/32", "172.21.1.0/24", "192.16.0.0/12", "192.168.170.0/24"}
+    assert table["172.21.1.0/24"]["code"] == "C" and table["1.1.1.1/32"]["code"] == "C"
     assert [h["address"] for h in table["192.16.0.0/12"]["next_hops"]] == [
         "172.21.1.8",
         "172.21.1.18",

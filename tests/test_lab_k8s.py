@@ -28,42 +28,11 @@ from kubernetes.client.exceptions import ApiException
 
 from fabric.lab.k8s import KubeApiServer, KubeStore, random_token, write_kubeconfig
 from fabric.lab.pki import server_context
+from fabric.lab.seed import SEED_CALICO_YAML as SEED_YAML
 
 pytestmark = pytest.mark.lab
 
 CALICO = ("projectcalico.org", "v3")
-
-SEED_YAML = """\
-apiVersion: projectcalico.org/v3
-kind: BGPConfiguration
-metadata:
-  name: default
-spec:
-  logSeverityScreen: Info
-  nodeToNodeMeshEnabled: true
-  nodeMeshMaxRestartTime: 120s
-  asNumber: 65535
-  serviceClusterIPs:
-  - cidr: 192.16.0.0/12
-  listenPort: 178
-  bindMode: None
-  communities:
-  - name: bgp-large-community
-    value: 65535:300:100
-  prefixAdvertisements:
-  - cidr: 192.168.0.0/16
-    communities:
-    - bgp-large-community
-    - 65535:120
----
-apiVersion: projectcalico.org/v3
-kind: BGPPeer
-metadata:
-  name: global-peer
-spec:
-  peerIP: 172.21.1.254
-  asNumber: 65535
-"""
 
 
 @dataclass
