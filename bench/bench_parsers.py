@@ -8,7 +8,9 @@ process's baseline after imports) is its own. Compared in the same run on the sa
   accounted for): the stage comparable to what TextFSM returns;
 * ``fabric lines``: :func:`fabric.parsing.parse` (line engine + assembler + pydantic models);
 * ``fabric ttp``: the same with TTP's own engine (``engine="ttp"``);
-* ``ntc textfsm``: ntc-templates' TextFSM template for the command (rows only, no models).
+* ``ntc textfsm``: ntc-templates' TextFSM template for the command (rows only, no models);
+* with ``--baseline REV`` (a git revision), also ``lines @REV``: the library call of that
+  revision (its ``fabric/`` and ``parsers/``, from ``git archive``), for old vs new in one run.
 
 The route text mixes both next-hop layouts (same line, older EOS; following line, newer EOS)
 and ECMP. ntc-templates' template rejects the newer layout (TextFSM "State Error"), so a second
@@ -17,6 +19,7 @@ route text with next hops on the route line only is timed for all three as well.
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -107,18 +110,31 @@ print(json.dumps({"secs": secs, "cpu": cpu, "peak_mb": peak / 1024, "count": cou
 """
 
 
-def run(which: str, platform: str, command: str, path: Path) -> dict[str, object]:
+def run(which: str, platform: str, command: str, path: Path, cwd: Path = ROOT) -> dict[str, object]:
     out = subprocess.run(
         [sys.executable, "-c", CHILD, which, platform, command, str(path)],
         capture_output=True,
         text=True,
-        cwd=ROOT,
+        cwd=cwd,
         check=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def checkout(rev: str, into: Path) -> Path:
+    """``fabric/`` and ``parsers/`` of revision ``rev`` under ``into`` (imported from there)."""
+    archive = subprocess.run(
+        ["git", "archive", rev, "fabric", "parsers"], cwd=ROOT, capture_output=True, check=True
+    ).stdout
+    into.mkdir()
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into
+
+
 def main() -> None:
+    args = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    args.add_argument("--baseline", metavar="REV", help="also time parse() of this git revision")
+    opts = args.parse_args()
     cases = [
         (
             "show ip route",
@@ -133,17 +149,24 @@ def main() -> None:
         ("show ip bgp summary", "2,000 peers", gen_bgp(2_000)),
     ]
     with tempfile.TemporaryDirectory() as tmp:
+        parsers: list[tuple[str, str, Path]] = [
+            (name, name, ROOT)
+            for name in ("fabric rows", "fabric lines", "fabric ttp", "ntc textfsm")
+        ]
+        if opts.baseline:
+            old = checkout(opts.baseline, Path(tmp) / "baseline")
+            parsers.insert(2, (f"lines @{opts.baseline[:7]}", "fabric lines", old))
         print(
-            f"{'text':42} {'parser':13} {'wall s':>7} {'cpu s':>7} {'peak MB':>8} {'rows':>7}  note"
+            f"{'text':42} {'parser':15} {'wall s':>7} {'cpu s':>7} {'peak MB':>8} {'rows':>7}  note"
         )
         for command, label, text in cases:
             path = Path(tmp) / "input.txt"
             path.write_text(text)
-            for which in ("fabric rows", "fabric lines", "fabric ttp", "ntc textfsm"):
-                r = run(which, "arista_eos", command, path)
+            for name, which, cwd in parsers:
+                r = run(which, "arista_eos", command, path, cwd)
                 note = r["error"] or ""
                 print(
-                    f"{label:42} {which:13} {r['secs']:7.3f} {r['cpu']:7.3f} "
+                    f"{label:42} {name:15} {r['secs']:7.3f} {r['cpu']:7.3f} "
                     f"{r['peak_mb']:8.1f} {r['count']!s:>7}  {note}"
                 )
 
