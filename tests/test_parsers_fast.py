@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import json
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -193,3 +194,31 @@ def test_parallel_parses_leave_gc_enabled() -> None:
         thread.join()
     assert errors == []
     assert gc.isenabled()
+
+
+def test_route_forms_tried_first_overlap_no_earlier_form() -> None:
+    """show_ip_route.ttp lists next hops and routes first (the frequent lines): no line of
+    the samples matched by one of them is matched by a form they were moved ahead of."""
+    template = load_template(PARSERS_DIR / "arista_eos" / "show_ip_route.ttp")
+    forms = [
+        (form.kind, re.compile(form.regex.pattern.removeprefix("\\n").split("[\\t ]*(?=")[0]))
+        for form in template.forms
+    ]
+    moved = {"hop", "route", "route_hop", "route_connected"}
+    passed = {"vrf", "codes", "warning", "notice", "gateway_set", "gateway_unset"}
+    assert [kind for kind, _ in forms[:5]] == [
+        "hop",
+        "hop",
+        "route_connected",
+        "route_hop",
+        "route",
+    ]
+    texts = [p.read_text(encoding="utf-8") for p in (DATA / "arista_eos").glob("*/*.txt")]
+    lines = {line.strip() for text in [*texts, _routes(300)[0]] for line in text.splitlines()}
+    seen = 0
+    for line in filter(None, lines):
+        kinds = {kind for kind, regex in forms if regex.fullmatch(line)}
+        if kinds & moved:
+            seen += 1
+            assert not kinds & passed, line
+    assert seen > 300
