@@ -290,7 +290,7 @@ def fault_cmd(
     match: str | None,
     lab_dir: Path | None,
 ) -> None:
-    r"""Inject a fault: ``lab fault HOST KIND [VALUE]``, or ``lab fault clear [HOST]``.
+    """Inject a fault: `lab fault HOST KIND [VALUE]`, or `lab fault clear [HOST]`.
 
     \b
     KIND:
@@ -301,7 +301,7 @@ def fault_cmd(
       k8s-fail N           cluster: fail the Nth write [--status 409|500]
       bird-down            node: calico-node/BIRD stops
       withhold-route CIDR  node: stop advertising one prefix (sessions stay up)
-    """
+    """  # noqa: D301 - click needs a real \b to keep the table's line breaks
     from fabric.lab.control import ControlClient
 
     client = ControlClient(lab_dir_for(ProjectPaths.discover(), lab_dir))
