@@ -110,18 +110,20 @@ def load_offline(state: FabricState, directory: Path) -> None:
 def collect_online(state: FabricState, paths: ProjectPaths, options: ComplianceOptions) -> None:
     """Fill ``state`` by reading every host in one Nornir run."""
     from fabric.inventory import init_nornir
-    from fabric.steps.collect import collect_host_state
+    from fabric.steps.collect import collect_host_state, ssh_client_loop
 
     roles = intent_hosts(state.intent)
     nr = init_nornir(paths, lab=options.lab, num_workers=options.workers)
     nr = nr.filter(filter_func=lambda h: h.name in roles)
     try:
-        results = nr.run(
-            task=collect_host_state,
-            save_raw=options.save_raw,
-            node_command=options.node_command,
-            on_failed=True,
-        )
+        # Every node's SSH session runs on one shared asyncssh loop (the workers wait on it).
+        with ssh_client_loop():
+            results = nr.run(
+                task=collect_host_state,
+                save_raw=options.save_raw,
+                node_command=options.node_command,
+                on_failed=True,
+            )
     finally:
         nr.close_connections(on_good=True, on_failed=True)
     for host, role in roles.items():
