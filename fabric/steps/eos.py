@@ -192,6 +192,10 @@ def _dropped(sock: socket.socket) -> bool:
     way it must not be reused (urllib3 judges pooled connections the same way).
     """
     try:
+        if hasattr(select, "poll"):  # select() fails on descriptors >= 1024
+            poller = select.poll()
+            poller.register(sock, select.POLLIN)
+            return bool(poller.poll(0))
         readable, _, _ = select.select([sock], [], [], 0)
     except (OSError, ValueError):
         return True

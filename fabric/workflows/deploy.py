@@ -625,6 +625,13 @@ class _Deploy:
         return True
 
     def _gate(self, nr: Nornir, intent: Intent, chosen: set[str]) -> list[str]:
+        from fabric.steps.collect import ssh_client_loop
+
+        # every node's SSH on one shared asyncio loop (not one loop per worker thread)
+        with ssh_client_loop():
+            return self._gate_loop(nr, intent, chosen)
+
+    def _gate_loop(self, nr: Nornir, intent: Intent, chosen: set[str]) -> list[str]:
         from fabric.steps.calico import PLURALS
         from fabric.steps.health import check_node_health, check_switch_health, expected_state
 
@@ -651,32 +658,41 @@ class _Deploy:
         nodes = {n.name for n in intent.nodes if n.name in chosen or n.tor in switches}
         exp = expected_state(intent, blocks, switches=switches, nodes=nodes)
         pending = set(exp.switches) | set(exp.nodes)
+        self.say(
+            "gate",
+            None,
+            f"waiting for {len(exp.switches)} switch(es) and {len(exp.nodes)} node(s), "
+            f"up to {opts.gate_timeout:.0f}s",
+        )
         problems: dict[str, list[str]] = {h: ["not checked yet"] for h in pending}
         deadline = time.monotonic() + opts.gate_timeout
         total = len(pending)
+        tor_of = {n.name: n.tor for n in intent.nodes}
+
+        def poll(names: set[str], check: Any) -> None:
+            if not names:
+                return
+            for host, multi in run_on(nr, names, check, "gate").items():
+                if multi.failed:
+                    err = next((r.exception for r in multi if r.exception), None)
+                    problems[host] = [f"{host}: {error_text(err)}"]
+                else:
+                    problems[host] = list(multi[0].result)
+                if not problems[host]:
+                    pending.discard(host)
+
+        def check_switch(t: Any) -> Any:
+            return check_switch_health(t, exp.switches[t.host.name])
+
+        def check_node(t: Any) -> Any:
+            return check_node_health(t, exp.nodes[t.host.name])
+
         while True:
-            sw = {h for h in pending if h in exp.switches}
-            nd = {h for h in pending if h in exp.nodes}
-            results: list[AggregatedResult] = []
-            if sw:
-                results.append(
-                    run_on(
-                        nr, sw, lambda t: check_switch_health(t, exp.switches[t.host.name]), "gate"
-                    )
-                )
-            if nd:
-                results.append(
-                    run_on(nr, nd, lambda t: check_node_health(t, exp.nodes[t.host.name]), "gate")
-                )
-            for agg in results:
-                for host, multi in agg.items():
-                    if multi.failed:
-                        err = next((r.exception for r in multi if r.exception), None)
-                        problems[host] = [f"{host}: {error_text(err)}"]
-                    else:
-                        problems[host] = list(multi[0].result)
-                    if not problems[host]:
-                        pending.discard(host)
+            # The switches first (one eAPI request each); a node is read over SSH once the
+            # switch side of its session is healthy: polling 1,000 nodes while their switches
+            # still converge would only repeat what the switch already says.
+            poll({h for h in pending if h in exp.switches}, check_switch)
+            poll({h for h in pending if h in exp.nodes and tor_of[h] not in pending}, check_node)
             left = deadline - time.monotonic()
             self.say(
                 "gate",
@@ -686,6 +702,8 @@ class _Deploy:
             if not pending:
                 return []
             if left <= 0:
+                # the node side of sessions whose switch side failed: read once, for the report
+                poll({h for h in pending if problems[h] == ["not checked yet"]}, check_node)
                 return [p for h in sorted(pending) for p in problems[h]]
             time.sleep(min(opts.gate_interval, max(left, 0.05)))
             nr.close_connections(on_good=False, on_failed=True)
