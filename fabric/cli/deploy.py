@@ -68,7 +68,14 @@ def _print_diffs(hosts: list[Any]) -> None:
                 out.print(f"[{style}]{escape(line)}[/{style}]" if style else escape(line))
 
 
-def _print_table(title: str, hosts: list[Any]) -> None:
+def _changed(h: Any, dry_run: bool) -> str:
+    """The ``changed`` cell: in a dry-run, whether the host WOULD change (it has a diff)."""
+    if dry_run:
+        return "would change" if (h.diff or "").strip() else "no change"
+    return _yes(h.changed)
+
+
+def _print_table(title: str, hosts: list[Any], dry_run: bool = False) -> None:
     from rich.table import Table
 
     table = Table(title=title)
@@ -78,7 +85,7 @@ def _print_table(title: str, hosts: list[Any]) -> None:
         table.add_row(
             h.host,
             h.kind,
-            _yes(h.changed),
+            _changed(h, dry_run),
             _yes(h.committed),
             _yes(h.confirmed),
             _yes(h.rolled_back),
@@ -181,7 +188,7 @@ def deploy_cmd(
         title = f"deploy {report.run_id}: {report.outcome}"
         if report.tls:
             title += f" (TLS {report.tls})"
-        _print_table(title, report.hosts)
+        _print_table(title, report.hosts, dry_run=report.dry_run)
         if report.dry_run and report.ok:
             click.echo("dry-run: nothing was changed; add --commit to apply")
         if report.confirm_job:
@@ -233,7 +240,11 @@ def rollback_cmd(
         click.echo(json.dumps(report.to_json(), indent=2))
     else:
         _print_diffs(report.hosts)
-        _print_table(f"rollback {report.run_id} of {run_id}: {report.outcome}", report.hosts)
+        _print_table(
+            f"rollback {report.run_id} of {run_id}: {report.outcome}",
+            report.hosts,
+            dry_run=report.dry_run,
+        )
         if report.dry_run and report.ok:
             click.echo("dry-run: nothing was changed; add --commit to restore")
     _exit_for(report.exit_code, f"rollback of {run_id} {report.outcome}: {report.error}")
@@ -302,4 +313,4 @@ def runs_show_cmd(ctx: click.Context, run_id: str, output: str, db: Path | None)
         state = f"{len(s.content)} bytes" if s.content is not None else "absent"
         out.print(f"  snapshot {s.host} {s.key}: {state} at {s.taken}", markup=False)
     _print_diffs(rec.hosts)
-    _print_table(f"run {rec.id}", rec.hosts)
+    _print_table(f"run {rec.id}", rec.hosts, dry_run=rec.dry_run)

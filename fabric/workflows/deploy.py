@@ -111,33 +111,30 @@ class HostReport:
 
 
 @dataclass
-class DeployReport:
-    """What a deploy did."""
+class RunReport:
+    """What a deploy or a rollback did: the outcome and one row per host."""
 
     run_id: str
     dry_run: bool
     outcome: str = "running"
     hosts: list[HostReport] = field(default_factory=list)
     error: str | None = None
-    tls: str = ""
-    gate_problems: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    confirm_job: str | None = None
 
     @property
     def ok(self) -> bool:
-        """Whether the deploy (or the dry-run plan) succeeded on every host."""
+        """Whether the run (or the dry-run plan) succeeded on every host."""
         return self.outcome in ("ok", "dry-run", "no-change")
+
+    def _only_unreachable(self) -> bool:
+        failed = [h for h in self.hosts if h.error]
+        return bool(failed) and all(h.unreachable for h in failed)
 
     @property
     def exit_code(self) -> ExitCode:
         """0 ok; 5 when the failure is a host that could not be reached; 3 otherwise."""
         if self.ok:
             return ExitCode.OK
-        failed = [h for h in self.hosts if h.error]
-        if failed and all(h.unreachable for h in failed) and not self.gate_problems:
-            return ExitCode.UNREACHABLE
-        return ExitCode.RUN_FAILED
+        return ExitCode.UNREACHABLE if self._only_unreachable() else ExitCode.RUN_FAILED
 
     def host(self, name: str) -> HostReport:
         """The row of ``name`` (KeyError if absent)."""
@@ -145,6 +142,55 @@ class DeployReport:
             if h.host == name:
                 return h
         raise KeyError(name)
+
+    def row(self, host: str, kind: Literal["switch", "calico"]) -> HostReport:
+        """The row of ``host``, added if it has none yet."""
+        try:
+            return self.host(host)
+        except KeyError:
+            self.hosts.append(HostReport(host=host, kind=kind))
+            return self.hosts[-1]
+
+    def fail(
+        self, host: str, kind: Literal["switch", "calico"], exc: BaseException | None
+    ) -> HostReport:
+        """Record ``exc`` (masked, one line) as the failure of ``host``; returns its row."""
+        r = self.row(host, kind)
+        r.error = error_text(exc)
+        r.unreachable = is_unreachable(exc)
+        return r
+
+    def save_hosts(self, db: StateDB, sessions: dict[str, str] | None = None) -> None:
+        """Store every row under this run (``sessions``: EOS session name per switch)."""
+        for r in self.hosts:
+            db.save_host(
+                self.run_id,
+                HostRow(
+                    host=r.host,
+                    kind=r.kind,
+                    changed=r.changed,
+                    committed=r.committed,
+                    confirmed=r.confirmed,
+                    rolled_back=r.rolled_back,
+                    session=(sessions or {}).get(r.host),
+                    diff=r.diff,
+                    error=r.error,
+                ),
+            )
+
+
+@dataclass
+class DeployReport(RunReport):
+    """What a deploy did."""
+
+    tls: str = ""
+    gate_problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    confirm_job: str | None = None
+
+    def _only_unreachable(self) -> bool:
+        # a failed gate is a verdict on reachable hosts, not an unreachable host
+        return super()._only_unreachable() and not self.gate_problems
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict (diffs are masked)."""
@@ -313,7 +359,6 @@ class _Deploy:
         self.session = session_name(self.run_id)
         self.report = DeployReport(run_id=self.run_id, dry_run=not opts.commit)
         self.db = StateDB(opts.db or default_db_path(paths.state))
-        self.rows: dict[str, HostReport] = {}
         self.plans: dict[str, SwitchPlan] = {}
         self.changes: list[CalicoChange] = []
         self.client: CalicoClient | None = None
@@ -328,33 +373,13 @@ class _Deploy:
             self.opts.progress(stage, host, msg)
 
     def row(self, host: str, kind: Literal["switch", "calico"]) -> HostReport:
-        if host not in self.rows:
-            self.rows[host] = HostReport(host=host, kind=kind)
-            self.report.hosts.append(self.rows[host])
-        return self.rows[host]
+        return self.report.row(host, kind)
 
     def fail(self, host: str, kind: Literal["switch", "calico"], exc: BaseException | None) -> None:
-        r = self.row(host, kind)
-        r.error = error_text(exc)
-        r.unreachable = is_unreachable(exc)
-        self.say("error", host, r.error)
+        self.say("error", host, str(self.report.fail(host, kind, exc).error))
 
     def persist(self) -> None:
-        for r in self.report.hosts:
-            self.db.save_host(
-                self.run_id,
-                HostRow(
-                    host=r.host,
-                    kind=r.kind,
-                    changed=r.changed,
-                    committed=r.committed,
-                    confirmed=r.confirmed,
-                    rolled_back=r.rolled_back,
-                    session=self.sessions.get(r.host),
-                    diff=r.diff,
-                    error=r.error,
-                ),
-            )
+        self.report.save_hosts(self.db, self.sessions)
 
     def finish(self, outcome: str, error: str | None = None) -> DeployReport:
         self.report.outcome = outcome
@@ -614,7 +639,7 @@ class _Deploy:
                 apply_change(self.client, ch)
             except FabricError as exc:
                 self.fail(ch.host, "calico", RuntimeError(f"{ch.key}: {exc}"))
-                self.rows[ch.host].unreachable = isinstance(exc, UnreachableError)
+                self.row(ch.host, "calico").unreachable = isinstance(exc, UnreachableError)
                 self.persist()
                 return False
             self.applied.append(ch)

@@ -16,20 +16,19 @@ Only hosts the deploy actually changed are touched.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fabric.errors import ExitCode, FabricError, UsageError
+from fabric.errors import FabricError, UsageError
 from fabric.paths import ProjectPaths
-from fabric.state_db import HostRow, StateDB, default_db_path, new_run_id
+from fabric.state_db import StateDB, default_db_path, new_run_id
 from fabric.workflows.deploy import (
-    HostReport,
     ProgressFn,
+    RunReport,
     calico_client,
     error_text,
     host_failures,
-    is_unreachable,
     open_nornir,
     run_on,
     session_name,
@@ -50,38 +49,11 @@ class RollbackOptions:
     progress: ProgressFn | None = None
 
 
-@dataclass
-class RollbackReport:
+@dataclass(kw_only=True)
+class RollbackReport(RunReport):
     """What a rollback did (or, as a dry-run, would do)."""
 
-    run_id: str
     target_run: str
-    dry_run: bool
-    outcome: str = "running"
-    hosts: list[HostReport] = field(default_factory=list)
-    error: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        """Whether every host was restored (or the dry-run could compute every diff)."""
-        return self.outcome in ("ok", "dry-run", "no-change")
-
-    @property
-    def exit_code(self) -> ExitCode:
-        """0 ok; 5 when only unreachable hosts failed; 3 otherwise."""
-        if self.ok:
-            return ExitCode.OK
-        failed = [h for h in self.hosts if h.error]
-        if failed and all(h.unreachable for h in failed):
-            return ExitCode.UNREACHABLE
-        return ExitCode.RUN_FAILED
-
-    def host(self, name: str) -> HostReport:
-        """The row of ``name`` (KeyError if absent)."""
-        for h in self.hosts:
-            if h.host == name:
-                return h
-        raise KeyError(name)
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict (diffs masked)."""
@@ -127,33 +99,16 @@ def rollback(paths: ProjectPaths, run_id: str, options: RollbackOptions) -> Roll
 
     me = new_run_id()
     rep = RollbackReport(run_id=me, target_run=run_id, dry_run=not options.commit)
-    rows: dict[str, HostReport] = {}
 
     def say(stage: str, host: str | None, msg: str) -> None:
         if options.progress is not None:
             options.progress(stage, host, msg)
 
-    def row(host: str, kind: Any) -> HostReport:
-        if host not in rows:
-            rows[host] = HostReport(host=host, kind=kind)
-            rep.hosts.append(rows[host])
-        return rows[host]
+    row = rep.row
 
     def finish(outcome: str, error: str | None = None) -> RollbackReport:
         rep.outcome, rep.error = outcome, error
-        for r in rep.hosts:
-            db.save_host(
-                me,
-                HostRow(
-                    host=r.host,
-                    kind=r.kind,
-                    changed=r.changed,
-                    committed=r.committed,
-                    rolled_back=r.rolled_back,
-                    diff=r.diff,
-                    error=r.error,
-                ),
-            )
+        rep.save_hosts(db)
         db.finish_run(me, outcome, error)
         if options.commit and outcome in ("ok", "no-change"):
             for h in target.hosts:
@@ -199,8 +154,7 @@ def rollback(paths: ProjectPaths, run_id: str, options: RollbackOptions) -> Roll
                     client = calico_client(nr, cluster, insecure=options.insecure)
                 except FabricError as exc:
                     for s in calico_snaps:
-                        r = row(s.host, "calico")
-                        r.error, r.unreachable = error_text(exc), is_unreachable(exc)
+                        rep.fail(s.host, "calico", exc)
                 else:
                     for s in calico_snaps:
                         kind, _, name = s.key.partition("/")
@@ -211,9 +165,9 @@ def rollback(paths: ProjectPaths, run_id: str, options: RollbackOptions) -> Roll
                                 client, kind, name, snap, dry_run=not options.commit
                             )
                         except FabricError as exc:
-                            r.error = error_text(exc)
-                            r.unreachable = is_unreachable(exc)
-                            say("error", s.host, f"{s.key}: {r.error}")
+                            say(
+                                "error", s.host, f"{s.key}: {rep.fail(s.host, 'calico', exc).error}"
+                            )
                             continue
                         if did:
                             r.changed = r.changed or options.commit
@@ -236,9 +190,7 @@ def rollback(paths: ProjectPaths, run_id: str, options: RollbackOptions) -> Roll
                 for name in sorted(switch_snaps):
                     r = row(name, "switch")
                     if name in failures:
-                        r.error = error_text(failures[name])
-                        r.unreachable = is_unreachable(failures[name])
-                        say("error", name, r.error)
+                        say("error", name, str(rep.fail(name, "switch", failures[name]).error))
                         continue
                     res = agg[name][0]
                     r.diff = str(res.result or "")
