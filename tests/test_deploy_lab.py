@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 import os
 import shutil
 import subprocess
@@ -353,4 +354,67 @@ def test_two_concurrent_deploys_never_both_write(env: Env) -> None:
     assert len(runs) == 1
     assert "   maximum-paths 2" in env.lab.switch_running_config(SW)
     assert calico(env)["BGPConfiguration/default"]["spec"]["logSeverityScreen"] == "Debug"
+    assert open_sessions(env) == {}
+
+
+def _main(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """``python -m fabric ARGS`` in-process: exit code, stdout, stderr."""
+    from fabric.cli import main
+
+    try:
+        main(args)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.fixture
+def cli_env(env: Env, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """The CLI pointed at the module's state; returns a CA bundle that is not the lab's."""
+    from fabric.lab.pki import ensure_ca
+
+    monkeypatch.setenv("FABRIC_STATE_DIR", str(env.paths.state))
+    monkeypatch.setenv("COLUMNS", "200")
+    ca, _key = ensure_ca(tmp_path / "other-ca")
+    return ca
+
+
+def _row(out: str, host: str) -> str:
+    return next(line for line in out.splitlines() if line.startswith("│ " + host + " "))
+
+
+def test_cli_insecure_says_so_and_connects_without_the_ca(
+    env: Env, cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The lab runs the variant now (the previous test deployed it).
+    running = env.lab.switch_running_config(SW)
+    assert "   maximum-paths 2" in running
+    args = ["run", "deploy", "--lab", "--limit", SW, "--db", str(env.db)]
+    # a CA that did not sign the lab's certificates: ignored with --insecure
+    code, out, err = _main([*args, "--insecure", "--ca-file", str(cli_env)], capsys)
+    assert code == 0, out + err
+    assert "TLS certificate verification is OFF (--insecure)" in err
+    assert "TLS NOT VERIFIED (--insecure)" in out
+    # the dry-run table says what WOULD change: the seed drops maximum-paths 2
+    assert "would change" in _row(out, SW), out
+    assert "-   maximum-paths 2" in out
+    assert env.lab.switch_running_config(SW) == running and open_sessions(env) == {}
+    # planning what the lab already runs: nothing would change
+    code, out, err = _main([*args, "--inventory", str(env.variant.inventory)], capsys)
+    assert code == 0, out + err
+    assert "no change" in _row(out, SW) and "would change" not in out, out
+
+
+def test_cli_wrong_ca_is_a_clear_tls_error_exit_5(
+    env: Env, cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["run", "deploy", "--lab", "--limit", SW, "--db", str(env.db)]
+    code, out, err = _main([*args, "--ca-file", str(cli_env), "--output", "json"], capsys)
+    assert code == ExitCode.UNREACHABLE, out + err
+    rep = json.loads(out)
+    assert rep["outcome"] == "failed" and rep["tls"] == f"verified (CA {cli_env})"
+    error = rep["hosts"][0]["error"]
+    assert rep["hosts"][0]["host"] == SW and "CERTIFICATE_VERIFY_FAILED" in error, error
     assert open_sessions(env) == {}
