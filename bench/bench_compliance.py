@@ -17,8 +17,9 @@ stored); each switch then gets the injected eAPI latency. Reported, per case, fr
     (``ceil(switches / workers)``);
   - ``cpu_floor_s``: transport CPU only, measured here per connection (a pass that opens each
     node's SSH session and runs its command, and each switch's eAPI session and its commands,
-    with no Nornir, parsing or checks), ``(client + lab) x hosts / cores``, and at least the
-    lab's share on its single event-loop thread. ``floor_s`` = the largest of these.
+    with no Nornir, parsing or checks), ``(client + lab) x hosts / cores``, and at least each
+    process's share alone (each runs its Python on about one core: the GIL, the lab's single
+    event loop). ``floor_s`` = the largest of these.
 
 * the checks alone and parse + checks offline (the state saved by the warm-up run).
 
@@ -282,10 +283,14 @@ def run_case(switches: int, nodes: int, args: argparse.Namespace) -> dict[str, A
     ssh_ms = costs["ssh_client_ms_per_node"] + costs["ssh_lab_ms_per_node"]
     eapi_ms = costs["eapi_client_ms_per_switch"] + costs["eapi_lab_ms_per_switch"]
     cpu_total = (ssh_ms * nodes + eapi_ms * switches) / 1000
+    # Each process runs its Python on about one core (the GIL; the lab is one event loop).
     lab_single = (
         costs["ssh_lab_ms_per_node"] * nodes + costs["eapi_lab_ms_per_switch"] * switches
     ) / 1000
-    cpu_floor = max(cpu_total / args.cores, lab_single)
+    client_single = (
+        costs["ssh_client_ms_per_node"] * nodes + costs["eapi_client_ms_per_switch"] * switches
+    ) / 1000
+    cpu_floor = max(cpu_total / args.cores, lab_single, client_single)
     floor = max(latency_bound, cpu_floor)
     wall = runs["latency"]["wall_s"]
     return {
