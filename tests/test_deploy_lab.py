@@ -223,26 +223,10 @@ def test_commit_error_on_the_switch_changes_nothing(env: Env) -> None:
     assert_unchanged(env, env.state["seed_running"], env.state["seed_calico"])
 
 
-def refuse(lab: Any, host: str) -> None:
-    """Make ``host``'s eAPI unreachable, established connections included.
-
-    The lab's ``refuse`` fault only stops listening; an eAPI agent that goes away also drops
-    the connections it has, and fabric keeps one per switch (keep-alive), so drop them too.
-    """
-    lab.fault(host, "refuse")
-
-    async def drop() -> None:
-        runner = lab._switches[host].runner
-        for handler in list(runner.server.connections if runner and runner.server else []):
-            handler.force_close()
-
-    lab._call(drop())
-
-
 def test_switch_unreachable_after_commit_reverts_by_its_timer(env: Env) -> None:
     def progress(stage: str, host: str | None, msg: str) -> None:
         if stage == "commit" and host == SW:
-            refuse(env.lab, SW)
+            env.lab.fault(SW, "refuse")
 
     try:
         rep = deploy(env.variant, opts(env, revert_in=3, gate_timeout=1, progress=progress))

@@ -90,7 +90,7 @@ def test_confirm_window_expiry_rolls_back_both_sides(
     report = deployed(paths, confirm_within=1.0)
     assert report.confirm_job == confirm_job_id(report.run_id)
     job = get_job(paths, report.confirm_job)
-    assert job.record.kind == "confirm-rollback" and job.record.params["lab"] is None
+    assert job.record.kind == "confirm-rollback" and job.record.params["lab"] is True
     after = state(clean_lab)
     assert after["switch"] != before["switch"]
     assert after["calico"]["BGPPeer"] and not before["calico"]["BGPPeer"]

@@ -176,6 +176,17 @@ class _Cluster:
     site: web.TCPSite | None = None
 
 
+def _drop_connections(runner: web.AppRunner | None) -> None:
+    """Close the connections a stopped site still serves.
+
+    Stopping a site only closes its listener; an agent that really goes away (the ``refuse``
+    fault) also drops the keep-alive connections clients hold, so they see the failure too.
+    """
+    if runner is not None and runner.server is not None:
+        for handler in list(runner.server.connections):
+            handler.force_close()
+
+
 def _addresses(base: int, count: int) -> list[str]:
     out = []
     for i in range(count):
@@ -489,6 +500,7 @@ class LabRuntime:
         sites, sw.sites = sw.sites, []
         for site in sites:
             await site.stop()
+        _drop_connections(sw.runner)
 
     async def _open_cluster(self, cluster: _Cluster) -> None:
         if cluster.runner is None:
@@ -906,6 +918,7 @@ class LabRuntime:
             elif cluster.site is not None:
                 site, cluster.site = cluster.site, None
                 await site.stop()
+                _drop_connections(cluster.runner)
 
     # ------------------------------------------------------------------ inspection helpers
 
