@@ -218,7 +218,7 @@ def run_case(switches: int, nodes: int, args: argparse.Namespace) -> dict[str, A
             counts[str(getattr(self.transport, "host", "?"))] += 1
         return orig_send(self, data)
 
-    pyeapi.eapilib.EapiConnection.send = send  # type: ignore[method-assign]
+    pyeapi.eapilib.EapiConnection.send = send
     try:
         with tempfile.TemporaryDirectory(prefix="bench-compliance-") as tmp_s:
             tmp = Path(tmp_s)
@@ -274,7 +274,7 @@ def run_case(switches: int, nodes: int, args: argparse.Namespace) -> dict[str, A
             finally:
                 lab.close()
     finally:
-        pyeapi.eapilib.EapiConnection.send = orig_send  # type: ignore[method-assign]
+        pyeapi.eapilib.EapiConnection.send = orig_send
 
     lat = args.latency_ms / 1000.0
     rt = runs["latency"]["round_trips_per_switch"]
