@@ -163,10 +163,13 @@ def transport_costs(paths: Any, lab: Lab, workers: int) -> dict[str, float]:
         run_ssh_command,
         ssh_client_loop,
     )
+    from fabric.steps.eos import configure_napalm_tls
 
     nr = init_nornir(paths, lab=True, num_workers=workers)
     nodes = [h for h in nr.inventory.hosts.values() if host_role(h) == "calico_node"]
     switches = [h for h in nr.inventory.hosts.values() if host_role(h) == "switch"]
+    for h in switches:  # as compliance does: verified TLS, keep-alive
+        configure_napalm_tls(h, insecure=False, ca_file=None)
 
     def ssh(h: Any) -> int:
         cmd = str(h.get("node_status_command") or DEFAULT_NODE_COMMAND)

@@ -39,6 +39,8 @@ from fabric.paths import ProjectPaths
 @click.option("--hide-passes", is_flag=True, help="Table: show only what did not pass.")
 @click.option("--workers", type=click.IntRange(1, 1000), default=20, show_default=True)
 @click.option("--node-command", help="Command run on nodes (default: each host's data).")
+@click.option("--insecure", is_flag=True, help="Do not verify the switches' TLS certificates.")
+@click.option("--ca-file", type=click.Path(dir_okay=False), help="CA bundle for the switches.")
 @click.option(
     "--catalog",
     type=click.Path(path_type=Path, dir_okay=False, exists=True),
@@ -56,6 +58,8 @@ def compliance_cmd(
     hide_passes: bool,
     workers: int,
     node_command: str | None,
+    insecure: bool,
+    ca_file: str | None,
     catalog: Path | None,
     inventory: Path | None,
     checks: Any,
@@ -90,7 +94,11 @@ def compliance_cmd(
         checks=checks,
         catalog_source=source,
         node_command=node_command,
+        insecure=insecure,
+        ca_file=ca_file,
     )
+    if insecure and from_dir is None:
+        click.echo("warning: TLS certificate verification is OFF (--insecure)", err=True)
     report = run_compliance(paths, options)
     if report_dir is not None:
         report_dir.mkdir(parents=True, exist_ok=True)

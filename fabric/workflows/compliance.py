@@ -58,6 +58,9 @@ class ComplianceOptions:
         checks: the catalog entries (None: ``options.checks`` of ``tasks/compliance.yaml``).
         catalog_source: where ``checks`` came from, for messages.
         node_command: overrides each node's ``node_status_command``.
+        insecure: do not verify the switches' TLS certificates.
+        ca_file: CA bundle for the switches (else the inventory's / the lab's, else the
+            system store).
     """
 
     lab: bool = False
@@ -67,6 +70,8 @@ class ComplianceOptions:
     checks: list[Any] | None = None
     catalog_source: str = "tasks/compliance.yaml"
     node_command: str | None = None
+    insecure: bool = False
+    ca_file: str | None = None
 
 
 def intent_hosts(intent: Intent) -> dict[str, Role]:
@@ -111,10 +116,18 @@ def collect_online(state: FabricState, paths: ProjectPaths, options: ComplianceO
     """Fill ``state`` by reading every host in one Nornir run."""
     from fabric.inventory import init_nornir
     from fabric.steps.collect import collect_host_state, ssh_client_loop
+    from fabric.steps.eos import configure_napalm_tls
 
     roles = intent_hosts(state.intent)
     nr = init_nornir(paths, lab=options.lab, num_workers=options.workers)
     nr = nr.filter(filter_func=lambda h: h.name in roles)
+    for name, role in roles.items():
+        if role == "switch" and name in nr.inventory.hosts:
+            # Verified TLS (pyeapi without a context silently skips verification) and a
+            # keep-alive transport: one TLS handshake per switch instead of one per request.
+            configure_napalm_tls(
+                nr.inventory.hosts[name], insecure=options.insecure, ca_file=options.ca_file
+            )
     try:
         # Every node's SSH session runs on one shared asyncssh loop (the workers wait on it).
         with ssh_client_loop():
