@@ -150,6 +150,49 @@ def load_lab_endpoints(paths: ProjectPaths) -> dict[str, Any]:
     return data
 
 
+class FabricInventory:
+    """Nornir inventory plugin: SimpleInventory's file layout and semantics, read faster.
+
+    Nornir's SimpleInventory parses YAML with pure-Python ruamel.yaml (about 2 s for a
+    2,200-host inventory); this reads the same three files with PyYAML's C loader (the loader
+    :mod:`fabric.intent` validates with, so both see the same values) and builds the same
+    Host/Group/Defaults objects with Nornir's own helpers.
+    """
+
+    def __init__(self, host_file: str, group_file: str, defaults_file: str) -> None:
+        self.host_file = Path(host_file)
+        self.group_file = Path(group_file)
+        self.defaults_file = Path(defaults_file)
+
+    @staticmethod
+    def _read(path: Path) -> dict[str, Any]:
+        if not path.is_file():
+            return {}
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        with path.open(encoding="utf-8") as fh:
+            data = yaml.load(fh, Loader=loader)  # a SafeLoader (C-accelerated when available)
+        return data if isinstance(data, dict) else {}
+
+    def load(self) -> Any:
+        """Build the Nornir inventory (hosts, groups with their parents, defaults)."""
+        from nornir.core.inventory import Group, Groups, Host, Hosts, Inventory, ParentGroups
+        from nornir.plugins.inventory.simple import _get_defaults, _get_inventory_element
+
+        defaults = _get_defaults(self._read(self.defaults_file))
+        hosts = Hosts()
+        for n, h in self._read(self.host_file).items():
+            hosts[n] = _get_inventory_element(Host, h or {}, n, defaults)
+        groups = Groups()
+        for n, g in self._read(self.group_file).items():
+            groups[n] = _get_inventory_element(Group, g or {}, n, defaults)
+        # Until here ``.groups`` holds the parents' names (Nornir's own two-step hack).
+        for g in groups.values():
+            g.groups = ParentGroups([groups[name] for name in g.groups])  # type: ignore[index]
+        for h in hosts.values():
+            h.groups = ParentGroups([groups[name] for name in h.groups])  # type: ignore[index]
+        return Inventory(hosts=hosts, groups=groups, defaults=defaults)
+
+
 def init_nornir(
     paths: ProjectPaths,
     *,
@@ -165,11 +208,13 @@ def init_nornir(
     Outside lab mode, credentials come from the environment (see :func:`apply_credentials`).
     """
     from nornir import InitNornir
+    from nornir.core.plugins.inventory import InventoryPluginRegister
 
+    InventoryPluginRegister.register("FabricInventory", FabricInventory)
     nr = InitNornir(
         runner={"plugin": "threaded", "options": {"num_workers": num_workers}},
         inventory={
-            "plugin": "SimpleInventory",
+            "plugin": "FabricInventory",
             "options": {
                 "host_file": str(paths.inventory / "hosts.yaml"),
                 "group_file": str(paths.inventory / "groups.yaml"),
