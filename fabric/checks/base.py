@@ -80,7 +80,6 @@ class HostFindings:
 
     def __init__(self) -> None:
         self._by_host: dict[str, list[Finding]] = {}
-        self._forced: dict[str, Status] = {}
 
     def touch(self, host: str) -> None:
         """Make ``host`` appear in the verdict even without findings (a clean pass)."""

@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from fabric.lab.k8s.store import DEFAULT_NAMESPACES
 from fabric.lab.sim import CALICO, NodeFacts
 from fabric.models.intent import Intent
 
@@ -104,16 +105,6 @@ spec:
   peerIP: 172.21.1.254
   asNumber: 65535
 """
-
-NAMESPACES = (
-    "default",
-    "kube-system",
-    "kube-public",
-    "kube-node-lease",
-    "calico-system",
-    "calico-apiserver",
-    "tigera-operator",
-)
 
 
 @dataclass(frozen=True)
@@ -472,7 +463,8 @@ def base_cluster_objects(intent: Intent) -> list[dict[str, Any]]:
     service CIDR, else the first addresses of that CIDR.
     """
     objs: list[dict[str, Any]] = [
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}} for ns in NAMESPACES
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}
+        for ns in DEFAULT_NAMESPACES
     ]
     mgmt: dict[str, str] = {}
     for i, node in enumerate(intent.nodes):
