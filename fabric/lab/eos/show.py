@@ -165,6 +165,13 @@ def bgp_summary_json(
         if p.state_detail == "Idle(Admin)":
             entry["peerStateIdleReason"] = "Admin"
         peers[p.neighbor] = entry
+    return _summary_vrfs(snapshot, view, peers)
+
+
+def _summary_vrfs(
+    snapshot: SwitchSnapshot, view: SwitchBgpView, peers: dict[str, Any]
+) -> dict[str, Any]:
+    """The eAPI ``vrfs`` of a BGP summary: the default VRF with ``peers``."""
     return {
         "vrfs": {
             "default": {
@@ -494,16 +501,7 @@ def ipv6_bgp_summary_json(
     """``show ipv6 bgp summary [vrf X]``: the default VRF with no peer (IPv6 is not modelled)."""
     if snapshot.bgp is None or vrf not in ("default", "all"):
         return {"vrfs": {}}
-    return {
-        "vrfs": {
-            "default": {
-                "vrf": "default",
-                "routerId": _router_id(snapshot, view),
-                "asn": str(_local_as(snapshot, view)),
-                "peers": {},
-            }
-        }
-    }
+    return _summary_vrfs(snapshot, view, {})
 
 
 def ipv6_bgp_summary_text(snapshot: SwitchSnapshot, view: SwitchBgpView, vrf: str) -> str:
