@@ -325,6 +325,23 @@ def test_deploy_usage_errors_before_any_connection(tmp_path: Path) -> None:
         deploy(paths, DeployOptions(lab=True, limit=["nosuch"], db=tmp_path / "s.db"))
     with pytest.raises(UsageError, match="--revert-in"):
         deploy(paths, DeployOptions(lab=True, revert_in=-1, db=tmp_path / "s.db"))
+    with pytest.raises(UsageError, match="--confirm-within"):
+        deploy(paths, DeployOptions(lab=True, commit=True, confirm_within=0, db=tmp_path / "s.db"))
+    # nothing was recorded for the refused deploys
+    assert StateDB(tmp_path / "s.db").list_runs() == []
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("30", 30.0), ("2.5", 2.5), ("15m", 900.0), ("1h30m", 5400.0)]
+)
+def test_deploy_confirm_within_durations(text: str, seconds: float) -> None:
+    assert fabric.cli.deploy.parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["0", "0s", "-5", "1x", "", "soon"])
+def test_deploy_confirm_within_rejects(text: str) -> None:
+    with pytest.raises(UsageError, match="duration"):
+        fabric.cli.deploy.parse_duration(text)
 
 
 def test_runs_cli_lists_and_shows(tmp_path: Path) -> None:
@@ -344,3 +361,23 @@ def test_runs_cli_lists_and_shows(tmp_path: Path) -> None:
     assert "eos-tor-001" in res.output and "+x" in res.output
     res = runner.invoke(cli, ["runs", "show", "nope", "--db", str(tmp_path / "s.db")])
     assert isinstance(res.exception, UsageError)
+
+
+def test_error_text_with_brackets_is_printed_not_parsed_as_markup(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "300")  # one line per table row
+    # "[/...]" is a closing tag to rich: unescaped, it raised mid-deploy from the progress line
+    error = "RuntimeError: refused [/etc/ssl] [bold]x"
+    fabric.cli.deploy._progress_printer()("error", "eos-tor-001", error)
+    assert error in capsys.readouterr().err
+    db = StateDB(tmp_path / "s.db")
+    db.create_run("r1", kind="deploy", inventory="i", intent_hash="h", dry_run=False, options={})
+    db.save_host("r1", HostRow("eos-tor-001", "switch", error=error))
+    db.finish_run("r1", "failed", error)
+    from fabric.cli import cli
+
+    for args in (["runs"], ["runs", "show", "r1"]):
+        res = CliRunner().invoke(cli, [*args, "--db", str(tmp_path / "s.db")])
+        assert res.exit_code == 0, res.output
+        assert error in res.output, args

@@ -16,23 +16,31 @@ import click
 from fabric.errors import ExitCode, RunFailedError, UnreachableError, UsageError
 from fabric.paths import ProjectPaths
 
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h|d)?$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_SECONDS = re.compile(r"^\d+(?:\.\d+)?$")
 
 
 def parse_duration(text: str) -> float:
-    """Seconds in ``30``, ``30s``, ``15m``, ``2h`` or ``1d``.
+    """Seconds in ``30`` (plain seconds) or a duration such as ``30s``, ``15m``, ``1h30m``.
+
+    The unit forms are those of ``schedule ... --confirm-within``
+    (:func:`fabric.scheduling.timespec.parse_duration`).
 
     >>> parse_duration("15m")
     900.0
+    >>> parse_duration("90")
+    90.0
 
     Raises:
-        UsageError: not a duration.
+        UsageError: not a duration, or not longer than zero.
     """
-    m = _DURATION.match(text.strip())
-    if not m:
-        raise UsageError(f"{text!r} is not a duration (e.g. 30s, 15m, 2h, 1d)")
-    return float(m.group(1)) * _UNITS[m.group(2) or "s"]
+    from fabric.scheduling.timespec import parse_duration as parse_timespec
+
+    if _SECONDS.match(text.strip()):
+        seconds = float(text)
+        if seconds <= 0:
+            raise UsageError(f"invalid duration {text!r}: must be longer than zero")
+        return seconds
+    return parse_timespec(text).total_seconds()
 
 
 def _console(err: bool = False) -> Any:
@@ -42,12 +50,15 @@ def _console(err: bool = False) -> Any:
 
 
 def _progress_printer() -> Any:
+    from rich.markup import escape
+
     err = _console(err=True)
 
     def progress(stage: str, host: str | None, message: str) -> None:
-        where = f"[bold]{host}[/bold] " if host else ""
+        # host and message are data (an error may read "[/path]"): never markup
+        where = f"[bold]{escape(host)}[/bold] " if host else ""
         style = "red" if stage == "error" else "cyan"
-        err.print(f"[{style}]{stage:>8}[/{style}] {where}{message}", markup=True)
+        err.print(f"[{style}]{stage:>8}[/{style}] {where}{escape(message)}", markup=True)
 
     return progress
 
@@ -76,6 +87,7 @@ def _changed(h: Any, dry_run: bool) -> str:
 
 
 def _print_table(title: str, hosts: list[Any], dry_run: bool = False) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title=title)
@@ -83,13 +95,13 @@ def _print_table(title: str, hosts: list[Any], dry_run: bool = False) -> None:
         table.add_column(col)
     for h in hosts:
         table.add_row(
-            h.host,
+            escape(h.host),
             h.kind,
             _changed(h, dry_run),
             _yes(h.committed),
             _yes(h.confirmed),
             _yes(h.rolled_back),
-            h.error or "",
+            escape(h.error or ""),
         )
     _console().print(table)
 
@@ -271,6 +283,7 @@ def runs_group(ctx: click.Context, output: str, last: int, db: Path | None) -> N
     if output == "json":
         click.echo(json.dumps([r.to_json() for r in runs], indent=2))
         return
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title="runs")
@@ -286,7 +299,7 @@ def runs_group(ctx: click.Context, output: str, last: int, db: Path | None) -> N
             _yes(r.dry_run),
             r.display_outcome,
             f"{changed}/{len(r.hosts)} changed",
-            r.error or "",
+            escape(r.error or ""),
         )
     _console().print(table)
 

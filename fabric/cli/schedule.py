@@ -213,6 +213,7 @@ def schedule_list_cmd(output: str, show_all: bool) -> None:
     if not jobs:
         click.echo("no scheduled jobs")
         return
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title="scheduled jobs")
@@ -225,7 +226,7 @@ def schedule_list_cmd(output: str, show_all: bool) -> None:
             f"{k}={v}" for k, v in sorted(r.params.items()) if v not in (None, [], False)
         )
         row = [r.job_id, r.kind, describe_trigger(r.trigger), format_local(j.next_run)]
-        row += [params, r.scheduled_by]
+        row += [escape(params), r.scheduled_by]
         table.add_row(*row, *([r.status] if show_all else []))
     _console().print(table)
 
@@ -274,6 +275,7 @@ def schedule_history_cmd(job_id: str | None, output: str) -> None:
     if not runs:
         click.echo("no job runs recorded")
         return
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title="job runs")
@@ -286,8 +288,8 @@ def schedule_history_cmd(job_id: str | None, output: str) -> None:
             format_local(r.started),
             r.outcome,
             r.run_id or "-",
-            r.report_path or "-",
-            r.message or "",
+            escape(r.report_path or "-"),
+            escape(r.message or ""),
         )
     _console().print(table)
 

@@ -401,6 +401,9 @@ class _Deploy:
             raise UsageError("--revert-in must be >= 0 seconds")
         if opts.mode not in ("replace", "merge"):
             raise UsageError(f"--mode {opts.mode}: must be replace or merge")
+        if opts.confirm_within is not None and opts.confirm_within <= 0:
+            # checked now: a refused window after a committed deploy would mark it failed
+            raise UsageError("--confirm-within must be longer than zero")
         if opts.confirm_within is not None and opts.commit:
             import importlib.util
 
