@@ -38,9 +38,7 @@ import resource
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -198,7 +196,7 @@ def transport_costs(paths: Any, lab: Lab, workers: int) -> dict[str, float]:
 
 
 def run_case(switches: int, nodes: int, args: argparse.Namespace) -> dict[str, Any]:
-    import pyeapi.eapilib
+    from _eapi_count import count_eapi_requests
 
     from fabric.checks import Status, load_catalog
     from fabric.lab.generate import write_inventory
@@ -212,72 +210,56 @@ def run_case(switches: int, nodes: int, args: argparse.Namespace) -> dict[str, A
     )
 
     print(f"case {switches} switches x {nodes} nodes", flush=True)
-    counts: Counter[str] = Counter()
-    lock = threading.Lock()
-    orig_send = pyeapi.eapilib.EapiConnection.send
-
-    def send(self: Any, data: Any) -> Any:
-        with lock:
-            counts[str(getattr(self.transport, "host", "?"))] += 1
-        return orig_send(self, data)
-
-    pyeapi.eapilib.EapiConnection.send = send
-    try:
-        with tempfile.TemporaryDirectory(prefix="bench-compliance-") as tmp_s:
-            tmp = Path(tmp_s)
-            inv = tmp / "inventory"
-            write_inventory(inv, switches=switches, nodes=nodes)
-            paths = dataclasses.replace(
-                ProjectPaths.discover(REPO, inventory=inv), state=tmp / "state"
-            )
-            os.environ["FABRIC_LAB_DIR"] = str(tmp / "lab")
-            lab = Lab(inv, tmp / "lab")
-            try:
-                raw = tmp / "raw"
-                # Warm-up (imports, TLS contexts), saving every raw output for the offline part.
-                lab.ask(latency_ms=0)
-                run_compliance(
-                    paths, ComplianceOptions(lab=True, workers=args.workers, save_raw=raw)
+    with (
+        count_eapi_requests() as counts,
+        tempfile.TemporaryDirectory(prefix="bench-compliance-") as tmp_s,
+    ):
+        tmp = Path(tmp_s)
+        inv = tmp / "inventory"
+        write_inventory(inv, switches=switches, nodes=nodes)
+        paths = dataclasses.replace(ProjectPaths.discover(REPO, inventory=inv), state=tmp / "state")
+        os.environ["FABRIC_LAB_DIR"] = str(tmp / "lab")
+        lab = Lab(inv, tmp / "lab")
+        try:
+            raw = tmp / "raw"
+            # Warm-up (imports, TLS contexts), saving every raw output for the offline part.
+            lab.ask(latency_ms=0)
+            run_compliance(paths, ComplianceOptions(lab=True, workers=args.workers, save_raw=raw))
+            costs = transport_costs(paths, lab, args.workers)
+            runs: dict[str, dict[str, Any]] = {}
+            plan = [("no_latency", 0.0), ("latency", args.latency_ms)] * args.repeat
+            for label, lat in plan:
+                lab.ask(latency_ms=lat)
+                counts.clear()
+                with Meter(lab) as m:
+                    rep = run_compliance(paths, ComplianceOptions(lab=True, workers=args.workers))
+                print(
+                    f"  {label}: {m.wall:.2f} s, {rep.status.value}, CPU client "
+                    f"{m.client:.2f} s, lab {m.server:.2f} s",
+                    flush=True,
                 )
-                costs = transport_costs(paths, lab, args.workers)
-                runs: dict[str, dict[str, Any]] = {}
-                plan = [("no_latency", 0.0), ("latency", args.latency_ms)] * args.repeat
-                for label, lat in plan:
-                    lab.ask(latency_ms=lat)
-                    counts.clear()
-                    with Meter(lab) as m:
-                        rep = run_compliance(
-                            paths, ComplianceOptions(lab=True, workers=args.workers)
-                        )
-                    print(
-                        f"  {label}: {m.wall:.2f} s, {rep.status.value}, CPU client "
-                        f"{m.client:.2f} s, lab {m.server:.2f} s",
-                        flush=True,
-                    )
-                    if label in runs and runs[label]["wall_s"] <= m.wall:
-                        continue
-                    runs[label] = {
-                        "wall_s": round(m.wall, 3),
-                        "client_cpu_s": round(m.client, 2),
-                        "lab_cpu_s": round(m.server, 2),
-                        "status": rep.status.value,
-                        "problems": len(rep.problems),
-                        "failed_checks": [v.check for v in rep.verdicts if v.status == Status.FAIL],
-                        "round_trips_per_switch": max(counts.values()) if counts else 0,
-                    }
-                t = time.perf_counter()
-                offline = run_compliance(paths, ComplianceOptions(from_dir=raw))
-                offline_s = time.perf_counter() - t
-                state = prepare_state(paths)
-                load_offline(state, raw)
-                checks = load_catalog(None)
-                t = time.perf_counter()
-                judge(state, checks)
-                checks_s = time.perf_counter() - t
-            finally:
-                lab.close()
-    finally:
-        pyeapi.eapilib.EapiConnection.send = orig_send
+                if label in runs and runs[label]["wall_s"] <= m.wall:
+                    continue
+                runs[label] = {
+                    "wall_s": round(m.wall, 3),
+                    "client_cpu_s": round(m.client, 2),
+                    "lab_cpu_s": round(m.server, 2),
+                    "status": rep.status.value,
+                    "problems": len(rep.problems),
+                    "failed_checks": [v.check for v in rep.verdicts if v.status == Status.FAIL],
+                    "round_trips_per_switch": max(counts.values()) if counts else 0,
+                }
+            t = time.perf_counter()
+            offline = run_compliance(paths, ComplianceOptions(from_dir=raw))
+            offline_s = time.perf_counter() - t
+            state = prepare_state(paths)
+            load_offline(state, raw)
+            checks = load_catalog(None)
+            t = time.perf_counter()
+            judge(state, checks)
+            checks_s = time.perf_counter() - t
+        finally:
+            lab.close()
 
     lat = args.latency_ms / 1000.0
     rt = runs["latency"]["round_trips_per_switch"]

@@ -23,7 +23,6 @@ import json
 import os
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -64,26 +63,13 @@ def main() -> int:
 
 def run_once(args: argparse.Namespace, latency_ms: float) -> dict[str, Any]:
     """One deploy on a fresh lab with ``latency_ms`` on every switch; the measurements."""
+    from _eapi_count import count_eapi_requests
+
     from fabric.safety import install_guard
 
     install_guard()
-    import pyeapi.eapilib
-
-    # Count eAPI requests per switch (by the connection's host address).
-    counts: Counter[str] = Counter()
-    lock = threading.Lock()
-    orig_send = pyeapi.eapilib.EapiConnection.send
-
-    def send(self: Any, data: Any) -> Any:
-        with lock:
-            counts[str(getattr(self.transport, "host", "?"))] += 1
-        return orig_send(self, data)
-
-    pyeapi.eapilib.EapiConnection.send = send  # type: ignore[method-assign]
-    try:
+    with count_eapi_requests() as counts:
         return _deploy_on_fresh_lab(args, latency_ms, counts)
-    finally:
-        pyeapi.eapilib.EapiConnection.send = orig_send  # type: ignore[method-assign]
 
 
 def _deploy_on_fresh_lab(
