@@ -117,13 +117,13 @@ class VerifySwitchRoutes(Check[SwitchRoutesInput]):
         table: dict[str, Route],
         advertisers: list[str],
     ) -> None:
+        if not advertisers:
+            return
         max_paths = state.switch_by_name[sw].data.maximum_paths
         for cidr in state.service_cidrs:
             prefix = str(cidr)
             subject = f"service {prefix}"
             route = table.get(prefix)
-            if not advertisers:
-                continue
             if route is None:
                 out.add(sw, Status.FAIL, f"service CIDR {prefix} missing", subject=subject)
                 continue
