@@ -53,9 +53,12 @@ def load_task(name: str, paths: ProjectPaths | None = None) -> TaskDefinition:
         raise UsageError(f"{rel}: no such run definition (known: {known})")
     try:
         data = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
-        return TaskDefinition.model_validate({**data, "file": rel})
     except yaml.YAMLError as exc:
         raise UsageError(f"{rel}: invalid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise UsageError(f"{rel}: expected a mapping (workflow, description, options)")
+    try:
+        return TaskDefinition.model_validate({**data, "file": rel})
     except PydanticValidationError as exc:
         err = exc.errors()[0]
         loc = ".".join(str(x) for x in err["loc"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -10,6 +11,9 @@ from pathlib import Path
 import pytest
 
 from fabric.cli import main
+from fabric.errors import UsageError
+from fabric.paths import ProjectPaths
+from fabric.tasks import load_task
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -76,6 +80,23 @@ def test_unknown_run_definition_is_a_usage_error(capsys: pytest.CaptureFixture[s
     rc, _, err = run_cli(["run", "no-such-task"], capsys)
     assert rc == 2
     assert "no such run definition" in err
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("- render\n", "expected a mapping"),
+        ("workflow: [render\n", "invalid YAML"),
+        ("workflow: render\nextra: 1\n", "field extra: Extra inputs are not permitted"),
+    ],
+)
+def test_malformed_run_definition_is_a_usage_error_naming_the_file(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    (tmp_path / "bad.yaml").write_text(text)
+    paths = dataclasses.replace(ProjectPaths.discover(REPO), tasks=tmp_path)
+    with pytest.raises(UsageError, match=f"bad.yaml: {message}"):
+        load_task("bad", paths)
 
 
 def test_validate_other_inventory(capsys: pytest.CaptureFixture[str]) -> None:

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from fabric.checks import Status
 from fabric.cli import cli
+from fabric.errors import UsageError
 from fabric.paths import ProjectPaths
 from fabric.reports.model import ComplianceReport
 from fabric.workflows.compliance import ComplianceOptions, run_compliance
@@ -226,3 +227,13 @@ def test_cli_process_exit_code_all_pass(tmp_path: Path) -> None:
 def test_cli_refuses_from_with_lab() -> None:
     res = CliRunner().invoke(cli, ["run", "compliance", "--from", str(SEED), "--lab"])
     assert "cannot be combined" in str(res.exception)
+
+
+def test_cli_catalog_with_invalid_yaml_is_a_usage_error_naming_the_file(tmp_path: Path) -> None:
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text("checks: [VerifyNodeBgpPeers\n")
+    res = CliRunner().invoke(
+        cli, ["run", "compliance", "--catalog", str(catalog), "--from", str(SEED)]
+    )
+    assert isinstance(res.exception, UsageError), res.exception
+    assert f"{catalog}: invalid YAML" in str(res.exception)

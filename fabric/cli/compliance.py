@@ -81,7 +81,10 @@ def compliance_cmd(
     paths = ProjectPaths.discover(inventory=inventory)
     source = "tasks/compliance.yaml"
     if catalog is not None:
-        data = yaml.safe_load(catalog.read_text(encoding="utf-8")) or {}
+        try:
+            data = yaml.safe_load(catalog.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise UsageError(f"{catalog}: invalid YAML: {exc}") from exc
         if isinstance(data, dict) and "options" in data:
             data = data["options"] or {}
         checks = data.get("checks") if isinstance(data, dict) else data
