@@ -381,3 +381,25 @@ def test_error_text_with_brackets_is_printed_not_parsed_as_markup(
         res = CliRunner().invoke(cli, [*args, "--db", str(tmp_path / "s.db")])
         assert res.exit_code == 0, res.output
         assert error in res.output, args
+
+
+def test_rollback_refused_after_it_was_recorded_is_finished_as_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fabric.state_db import Snapshot, utcnow
+    from fabric.workflows.rollback import RollbackOptions, rollback
+
+    monkeypatch.setenv("FABRIC_LAB_DIR", str(tmp_path / "no-lab"))
+    paths = dataclasses.replace(_paths(), state=tmp_path)
+    db = StateDB(tmp_path / "s.db")
+    db.create_run("r1", kind="deploy", inventory="i", intent_hash="h", dry_run=False, options={})
+    db.save_host("r1", HostRow("eos-tor-001", "switch", changed=True, committed=True))
+    snap = Snapshot("eos-tor-001", "eos_running_config", "running-config", RUNNING, utcnow())
+    db.save_snapshots("r1", [snap])
+    db.finish_run("r1", "ok")
+    opts = RollbackOptions(lab=True, commit=True, db=tmp_path / "s.db")
+    with pytest.raises(UsageError, match="no lab is running"):
+        rollback(paths, "r1", opts)
+    (rb,) = [r for r in db.list_runs() if r.kind == "rollback"]
+    assert rb.outcome == "failed" and rb.error and "no lab is running" in rb.error
+    assert db.get_run("r1").outcome == "ok"  # the deploy was not rolled back

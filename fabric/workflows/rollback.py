@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fabric.errors import FabricError, UsageError
 from fabric.paths import ProjectPaths
@@ -33,6 +33,9 @@ from fabric.workflows.deploy import (
     run_on,
     session_name,
 )
+
+if TYPE_CHECKING:
+    from nornir.core import Nornir
 
 
 @dataclass
@@ -130,18 +133,20 @@ def rollback(paths: ProjectPaths, run_id: str, options: RollbackOptions) -> Roll
         )
         if not switch_snaps and not calico_snaps:
             return finish("no-change", "the run changed no host")
-        nr, _policy = open_nornir(
-            paths,
-            lab=options.lab,
-            workers=options.workers,
-            dry_run=not options.commit,
-            insecure=options.insecure,
-            ca_file=options.ca_file,
-            device_timeout=options.device_timeout,
-            switches=set(switch_snaps),
-        )
+        nr: Nornir | None = None
         client = None
         try:
+            # inside the try: a refused --lab or TLS option still finishes the run it recorded
+            nr, _policy = open_nornir(
+                paths,
+                lab=options.lab,
+                workers=options.workers,
+                dry_run=not options.commit,
+                insecure=options.insecure,
+                ca_file=options.ca_file,
+                device_timeout=options.device_timeout,
+                switches=set(switch_snaps),
+            )
             # Calico first: a restored peer set matches the switches' old neighbors sooner.
             if calico_snaps:
                 cluster = next(
@@ -203,7 +208,8 @@ def rollback(paths: ProjectPaths, run_id: str, options: RollbackOptions) -> Roll
         finally:
             if client is not None:
                 client.close()
-            nr.close_connections()
+            if nr is not None:
+                nr.close_connections()
         failed = [r for r in rep.hosts if r.error]
         if failed:
             return finish("failed", f"rollback failed on {', '.join(r.host for r in failed)}")
