@@ -192,9 +192,10 @@ def deploy_cmd(
     if output == "json":
         click.echo(json.dumps(report.to_json(), indent=2))
     else:
-        _print_diffs(report.hosts)
+        # The intent's warnings first (they are about what is about to be read), then the diffs.
         for w in report.warnings:
             click.echo(f"warning: {w}", err=True)
+        _print_diffs(report.hosts)
         for p in report.gate_problems:
             click.echo(f"gate: {p}", err=True)
         title = f"deploy {report.run_id}: {report.outcome}"
