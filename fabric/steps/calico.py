@@ -12,10 +12,16 @@ cluster-scoped ``projectcalico.org/v3`` object. The rules:
   :class:`~fabric.errors.ConflictError`, never overwritten.
 * **Server-side dry-run** (``dryRun=All``) validates every planned write before the commit.
 * **Restore** puts a snapshot back (or deletes an object that did not exist before).
+
+The BGP password Secret (``calico-system/bgp-passwords``, core ``v1``, one key per peer with a
+``password_ref``) goes through the same plan/apply/restore path: it is compared on ``type`` and
+``data``, applied before the ``BGPPeer`` objects that reference it, and its values never appear
+in a diff (a diff says which key is added, removed or changed, never the value).
 """
 
 from __future__ import annotations
 
+import base64
 import copy
 import difflib
 import json
@@ -25,7 +31,7 @@ from typing import Any, Literal
 import yaml
 
 from fabric.errors import ConflictError, RunFailedError, UnreachableError
-from fabric.steps.render import CalicoObject
+from fabric.steps.render import BGP_SECRET_NAME, BGP_SECRET_NAMESPACE, CalicoObject
 
 GROUP = "projectcalico.org"
 VERSION = "v3"
@@ -44,6 +50,13 @@ SERVER_FIELDS = (
     "managedFields",
     "selfLink",
 )
+#: The core kind fabric writes besides the Calico ones (the BGP password Secret).
+SECRET_KIND = "Secret"
+#: How a secret value is shown in diffs; a changed value is marked, never shown.
+MASK = "*****"
+MASK_CHANGED = "***** (changed)"
+#: An annotation that may copy a Secret's data (``kubectl apply``): never shown.
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 #: BGPConfiguration fields whose change can drop sessions (applied last).
 DISRUPTIVE_FIELDS = ("nodeToNodeMeshEnabled", "asNumber", "listenPort", "bindMode")
 
@@ -86,22 +99,73 @@ def desired_object(rendered: CalicoObject, current: dict[str, Any] | None) -> di
     """
     body = rendered.body
     meta: dict[str, Any] = {"name": rendered.name}
+    if rendered.kind == SECRET_KIND:
+        meta["namespace"] = BGP_SECRET_NAMESPACE
     if current is not None:
         cmeta = current.get("metadata") or {}
         for f in ("labels", "annotations"):
             if cmeta.get(f):
                 meta[f] = copy.deepcopy(cmeta[f])
+    if rendered.kind == SECRET_KIND:
+        return {
+            "apiVersion": "v1",
+            "kind": SECRET_KIND,
+            "metadata": meta,
+            "type": body.get("type", "Opaque"),
+            "data": copy.deepcopy(body.get("data") or {}),
+        }
     spec = copy.deepcopy(body.get("spec") or {})
     if rendered.kind == "Node" and current is not None:
         spec = _merge(current.get("spec") or {}, spec)
     return {"apiVersion": API_VERSION, "kind": rendered.kind, "metadata": meta, "spec": spec}
 
 
-def mask_object(obj: dict[str, Any] | None) -> dict[str, Any] | None:
-    """A copy with inline secrets hidden (BGPPeer passwords are secret *references*, kept)."""
+def secret_object(host: str, values: dict[str, str]) -> CalicoObject:
+    """The BGP password Secret to write: one ``data`` key per peer name (values base64).
+
+    Args:
+        host: the inventory host the Secret belongs to (the cluster).
+        values: resolved password by BGPPeer name.
+
+    The object's ``text`` is the masked YAML (it is never written anywhere with its values).
+    """
+    data = {k: base64.b64encode(v.encode()).decode() for k, v in sorted(values.items())}
+    body: dict[str, Any] = {
+        "apiVersion": "v1",
+        "kind": SECRET_KIND,
+        "metadata": {"name": BGP_SECRET_NAME, "namespace": BGP_SECRET_NAMESPACE},
+        "type": "Opaque",
+        "data": data,
+    }
+    text = yaml.safe_dump(mask_object(body), sort_keys=False)
+    return CalicoObject(host, SECRET_KIND, BGP_SECRET_NAME, body, text)
+
+
+def mask_object(
+    obj: dict[str, Any] | None, reference: dict[str, Any] | None = None
+) -> dict[str, Any] | None:
+    """A copy with inline secrets hidden (BGPPeer passwords are secret *references*, kept).
+
+    A Secret's ``data``/``stringData`` values become ``*****``; with ``reference`` (the other
+    side of a diff), a key whose value differs from the reference's becomes
+    ``***** (changed)``, so a diff tells that a value changes without showing either value.
+    """
     if obj is None:
         return None
     out = copy.deepcopy(obj)
+    if out.get("kind") == SECRET_KIND:
+        ref_data = ((reference or {}).get("data") or {}) if reference is not None else {}
+        for f in ("data", "stringData"):
+            values = out.get(f)
+            if isinstance(values, dict):
+                out[f] = {
+                    k: MASK_CHANGED if k in ref_data and ref_data[k] != v else MASK
+                    for k, v in values.items()
+                }
+        annotations = (out.get("metadata") or {}).get("annotations") or {}
+        if LAST_APPLIED in annotations:
+            annotations[LAST_APPLIED] = MASK
+        return out
     spec = out.get("spec") or {}
     for f in ("nodeMeshPassword", "password"):
         val = spec.get(f)
@@ -113,16 +177,16 @@ def mask_object(obj: dict[str, Any] | None) -> dict[str, Any] | None:
 def object_diff(key: str, before: dict[str, Any] | None, after: dict[str, Any] | None) -> str:
     """Unified diff of two objects as YAML (server fields dropped, secrets masked)."""
 
-    def text(o: dict[str, Any] | None) -> list[str]:
+    def text(o: dict[str, Any] | None, reference: dict[str, Any] | None) -> list[str]:
         if o is None:
             return []
-        shown = mask_object(strip_server_fields(o))
+        shown = mask_object(strip_server_fields(o), reference)
         return yaml.safe_dump(shown, sort_keys=False, default_flow_style=False).splitlines()
 
     return "\n".join(
         difflib.unified_diff(
-            text(before),
-            text(after),
+            text(before, None),
+            text(after, before),
             f"cluster:{key}" if before is not None else "/dev/null",
             f"intent:{key}" if after is not None else "/dev/null",
             lineterm="",
@@ -134,6 +198,10 @@ def semantically_equal(current: dict[str, Any] | None, desired: dict[str, Any]) 
     """Whether ``current`` already is ``desired`` (spec compared structurally)."""
     if current is None:
         return False
+    if desired.get("kind") == SECRET_KIND:
+        return (current.get("data") or {}) == (desired.get("data") or {}) and current.get(
+            "type", "Opaque"
+        ) == desired.get("type", "Opaque")
     return (current.get("spec") or {}) == desired.get("spec") and (
         current.get("kind") == desired.get("kind")
     )
@@ -170,8 +238,8 @@ class CalicoChange:
 
     @property
     def order(self) -> tuple[int, int]:
-        """Apply order: safe before disruptive; peers, then nodes, then the configuration."""
-        kinds = {"BGPPeer": 0, "Node": 1, "BGPConfiguration": 2}
+        """Apply order: safe before disruptive; the password Secret, peers, nodes, configuration."""
+        kinds = {SECRET_KIND: -1, "BGPPeer": 0, "Node": 1, "BGPConfiguration": 2}
         return (int(self.disruptive), kinds.get(self.kind, 3))
 
 
@@ -204,6 +272,7 @@ class CalicoClient:
         cfg.retries = 0
         self._api_client = client.ApiClient(cfg)
         self.api = client.CustomObjectsApi(self._api_client)
+        self.core = client.CoreV1Api(self._api_client)
         self._exc = client.ApiException
 
     def close(self) -> None:
@@ -226,8 +295,24 @@ class CalicoClient:
         except (HTTPError, OSError) as exc:
             raise UnreachableError(f"{what}: Kubernetes API unreachable: {exc}") from exc
 
+    def _raw(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """A core-API call answered as the server's JSON (exact, not a client model)."""
+        resp = self._call(what, fn, *args, _preload_content=False, **kwargs)
+        out: dict[str, Any] = json.loads(resp.data)
+        return out
+
     def get(self, kind: str, name: str) -> dict[str, Any] | None:
         """The object, or None when it does not exist."""
+        if kind == SECRET_KIND:
+            try:
+                return self._raw(
+                    f"get {kind}/{name}",
+                    self.core.read_namespaced_secret,
+                    name,
+                    BGP_SECRET_NAMESPACE,
+                )
+            except KeyError:
+                return None
         try:
             obj: dict[str, Any] = self._call(
                 f"get {kind}/{name}",
@@ -242,7 +327,10 @@ class CalicoClient:
         return obj
 
     def list(self, kind: str) -> list[dict[str, Any]]:
-        """Every object of ``kind``."""
+        """Every object of ``kind`` (Secrets: those of the BGP password namespace)."""
+        if kind == SECRET_KIND:
+            found = self.get(kind, BGP_SECRET_NAME)
+            return [] if found is None else [found]
         res = self._call(
             f"list {kind}", self.api.list_cluster_custom_object, GROUP, VERSION, PLURALS[kind]
         )
@@ -253,6 +341,18 @@ class CalicoClient:
         """POST ``body`` (409 if it exists by now)."""
         kind, name = body["kind"], body["metadata"]["name"]
         kwargs = {"dry_run": "All"} if dry_run else {}
+        if kind == SECRET_KIND:
+            ns = body["metadata"].get("namespace", BGP_SECRET_NAMESPACE)
+            try:
+                return self._raw(
+                    f"create {kind}/{name}",
+                    self.core.create_namespaced_secret,
+                    ns,
+                    body,
+                    **kwargs,
+                )
+            except KeyError:
+                raise RunFailedError(f"create {kind}/{name}: namespace {ns} not found") from None
         obj: dict[str, Any] = self._call(
             f"create {kind}/{name}",
             self.api.create_cluster_custom_object,
@@ -269,6 +369,15 @@ class CalicoClient:
         kind, name = body["kind"], body["metadata"]["name"]
         kwargs = {"dry_run": "All"} if dry_run else {}
         try:
+            if kind == SECRET_KIND:
+                return self._raw(
+                    f"replace {kind}/{name}",
+                    self.core.replace_namespaced_secret,
+                    name,
+                    body["metadata"].get("namespace", BGP_SECRET_NAMESPACE),
+                    body,
+                    **kwargs,
+                )
             obj: dict[str, Any] = self._call(
                 f"replace {kind}/{name}",
                 self.api.replace_cluster_custom_object,
@@ -289,6 +398,16 @@ class CalicoClient:
         if resource_version:
             body = {"preconditions": {"resourceVersion": resource_version}}
         try:
+            if kind == SECRET_KIND:
+                self._call(
+                    f"delete {kind}/{name}",
+                    self.core.delete_namespaced_secret,
+                    name,
+                    BGP_SECRET_NAMESPACE,
+                    body=body or None,
+                    _preload_content=False,
+                )
+                return True
             self._call(
                 f"delete {kind}/{name}",
                 self.api.delete_cluster_custom_object,

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from fabric.models.intent import Intent
     from fabric.steps.calico import CalicoChange, CalicoClient
     from fabric.steps.eos import SwitchPlan
+    from fabric.steps.render import CalicoObject
 
 #: ``progress(stage, host, message)``: stage is plan/snapshot/commit/apply/gate/confirm/rollback.
 ProgressFn = Callable[[str, str | None, str], None]
@@ -232,6 +233,26 @@ def resolve_secret(ref: str) -> str:
     raise UsageError(f"secret {ref}: unknown reference kind (env:VAR or file:PATH)")
 
 
+def password_secret(intent: Intent, objects: list[CalicoObject]) -> CalicoObject | None:
+    """The BGP password Secret the selected ``BGPPeer`` objects need, or None.
+
+    One key per peer of the whole intent that has a ``password_ref`` (the Secret is one
+    object: a ``--limit`` run must not drop the keys of peers it does not select), value
+    resolved now. None when no selected peer references a password.
+
+    Raises:
+        UsageError: a reference cannot be resolved.
+    """
+    from fabric.steps.calico import secret_object
+
+    peers = list(intent.cluster.calico.peers) + [p for n in intent.nodes for p in n.peers]
+    refs = {p.name: p.password_ref for p in peers if p.password_ref}
+    if not any(o.kind == "BGPPeer" and o.name in refs for o in objects):
+        return None
+    values = {name: resolve_secret(ref) for name, ref in refs.items()}
+    return secret_object(intent.cluster.name, values)
+
+
 def intent_hash(intent: Intent) -> str:
     """A short stable hash of the intent (stored with each run)."""
     return hashlib.sha256(intent.model_dump_json().encode()).hexdigest()[:16]
@@ -423,6 +444,9 @@ class _Deploy:
         objects = [
             o for o in render_calico_objects(intent, self.paths.templates) if o.host in chosen
         ]
+        secret = password_secret(intent, objects)
+        if secret is not None:
+            objects.insert(0, secret)
         if not switches and not objects:
             raise UsageError("nothing to deploy: --limit selects no switch and no Calico object")
 
