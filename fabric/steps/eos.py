@@ -600,11 +600,13 @@ def eos_restore(task: Task, snapshot: str, session: str, dry_run: bool) -> Resul
     device = _driver(task)
     running = str(_eapi(device, ["show running-config"], "text")[0].get("output", ""))
     diff = config_diff(running, snapshot, "running-config", "snapshot")
+    if running != snapshot and not diff.strip():
+        diff = "(only masked secrets differ from the snapshot)"  # e.g. a BGP password
     if dry_run:
         if session in pending_sessions(task):
             diff = f"(pending commit-confirm session {session} will be aborted)\n{diff}"
-        return Result(host=task.host, result=diff, diff=diff, changed=bool(diff.strip()))
-    if not diff.strip():
+        return Result(host=task.host, result=diff, diff=diff, changed=running != snapshot)
+    if running == snapshot:
         return Result(host=task.host, result="", changed=False)
     changed = bool(eos_abort_session(task, session).changed)
     if changed:
