@@ -267,6 +267,34 @@ def test_switch_side_mismatch_fails_the_gate_and_restores_the_secret(env: Env) -
     assert deadline_ok
 
 
+def test_concurrent_change_of_the_secret_is_a_conflict_not_overwritten(env: Env) -> None:
+    before_running = env.lab.switch_running_config(SW)
+    theirs: dict[str, Any] = {}
+
+    def progress(stage: str, host: str | None, msg: str) -> None:
+        if stage == "commit" and host == SW and not theirs:
+            obj = secret(env)
+            assert obj is not None
+            obj["metadata"].setdefault("labels", {})["changed-by"] = "someone-else"
+            theirs.update(env.lab.put_object(obj))
+
+    os.environ[ENV_VAR] = PW2
+    try:
+        rep = deploy(env.paths, opts(env, progress=progress))
+    finally:
+        os.environ[ENV_VAR] = PW
+    assert theirs
+    assert rep.outcome == "rolled-back", rep.to_json()
+    assert "conflict (409)" in (rep.host(CLUSTER).error or "")
+    assert "Secret/bgp-passwords" in (rep.host(CLUSTER).error or "")
+    no_secret(json.dumps(rep.to_json()))
+    now = secret(env)
+    assert now is not None and now["metadata"]["labels"] == {"changed-by": "someone-else"}
+    assert secret_value(env) == PW  # their object stays, ours was never written
+    assert rep.host(SW).rolled_back
+    assert env.lab.switch_running_config(SW) == before_running
+
+
 def test_rollback_deletes_a_secret_that_did_not_exist(
     env: Env, capfd: pytest.CaptureFixture[str]
 ) -> None:

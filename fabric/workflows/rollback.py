@@ -8,7 +8,8 @@ run (the default) shows the diff the rollback would make; with ``commit`` it
    still pending, then configure-replaces any switch whose running-config still differs from
    the snapshot (a new session loaded with the snapshot, committed);
 2. restores every Calico object the deploy changed (PUT of the snapshot with the current
-   resourceVersion, or DELETE of an object that did not exist before).
+   resourceVersion, or DELETE of an object that did not exist before), the BGP password Secret
+   ``calico-system/bgp-passwords`` included (its diff names keys, never values).
 
 Only hosts the deploy actually changed are touched.
 """
