@@ -184,7 +184,12 @@ def _drop_connections(runner: web.AppRunner | None) -> None:
     """
     if runner is not None and runner.server is not None:
         for handler in list(runner.server.connections):
+            transport = handler.transport
             handler.force_close()
+            # abort(), not close(): a TLS close waits for the client's close_notify and would
+            # leave the socket open (and leaked) if the lab's loop stops first.
+            if transport is not None:
+                transport.abort()
 
 
 def _addresses(base: int, count: int) -> list[str]:
