@@ -109,8 +109,10 @@ def main() -> int:
         results["rss_before_start_mb"] = round(rss_before, 1)
         results["startup_target_ok"] = int(startup < 30)
         results["rss_target_ok"] = int(_rss_mb() < 2048)
+    results["ok"] = bool(results["startup_target_ok"] and results["rss_target_ok"])
     print(json.dumps(results, indent=2))
-    return 0 if results["startup_target_ok"] and results["rss_target_ok"] else 1
+    print("RESULT " + json.dumps(results))
+    return 0 if results["ok"] else 1
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -159,16 +160,34 @@ def main() -> None:
         print(
             f"{'text':42} {'parser':15} {'wall s':>7} {'cpu s':>7} {'peak MB':>8} {'rows':>7}  note"
         )
+        summary: dict[str, dict[str, Any]] = {}
         for command, label, text in cases:
             path = Path(tmp) / "input.txt"
             path.write_text(text)
             for name, which, cwd in parsers:
                 r = run(which, "arista_eos", command, path, cwd)
                 note = r["error"] or ""
+                summary.setdefault(label, {})[name] = r
                 print(
                     f"{label:42} {name:15} {r['secs']:7.3f} {r['cpu']:7.3f} "
                     f"{r['peak_mb']:8.1f} {r['count']!s:>7}  {note}"
                 )
+    # The targets: the full typed parse of 100,000 routes under 1.5 s, and faster than
+    # TextFSM wherever TextFSM can read the text at all.
+    routes = summary["100k routes, mixed layouts + ECMP"]["fabric lines"]
+    beats = all(
+        r["fabric lines"]["cpu"] < r["ntc textfsm"]["cpu"]
+        for r in summary.values()
+        if not r["ntc textfsm"]["error"]
+    )
+    result = {
+        "bench": "parsers",
+        "routes_100k_cpu_s": routes["cpu"],
+        "routes_100k_peak_mb": round(routes["peak_mb"], 1),
+        "faster_than_textfsm": beats,
+        "ok": routes["error"] is None and routes["cpu"] < 1.5 and beats,
+    }
+    print("RESULT " + json.dumps(result))
 
 
 if __name__ == "__main__":
