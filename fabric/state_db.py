@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from fabric.errors import UsageError
+from fabric.process import pid_alive
 
 RunKind = Literal["deploy", "rollback", "compliance", "scheduled"]
 SnapshotKind = Literal["eos_running_config", "calico_object"]
@@ -167,13 +168,7 @@ class RunRecord:
         """Whether the process that ran this run still runs (same machine only)."""
         if self.hostname != socket.gethostname():
             return True  # cannot tell: assume alive
-        try:
-            os.kill(self.pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
+        return pid_alive(self.pid)
 
     @property
     def display_outcome(self) -> str:

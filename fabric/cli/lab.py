@@ -16,6 +16,7 @@ import click
 
 from fabric.errors import UsageError
 from fabric.paths import ProjectPaths
+from fabric.process import pid_alive
 
 _LAB_DIR_HELP = "Lab directory (default: $FABRIC_LAB_DIR or <state>/lab)."
 _INVENTORY_HELP = "Inventory folder (default: inventory/ of the project)."
@@ -28,28 +29,13 @@ def lab_dir_for(paths: ProjectPaths, lab_dir: Path | None) -> Path:
     return Path(os.environ.get("FABRIC_LAB_DIR", paths.state / "lab")).resolve()
 
 
-def _pid_alive(pid: int) -> bool:
-    """Whether ``pid`` runs (a zombie waiting for its reaper counts as ended)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8")
-    except OSError:
-        return True
-    return stat.rpartition(")")[2].split()[0] != "Z"
-
-
 def _running_pid(lab_dir: Path) -> int | None:
     try:
         data = json.loads((lab_dir / "endpoints.json").read_text(encoding="utf-8"))
     except (FileNotFoundError, ValueError):
         return None
     pid = int(data.get("pid", 0))
-    return pid if pid and _pid_alive(pid) else None
+    return pid if pid and pid_alive(pid) else None
 
 
 def _answers(host: str, port: int) -> bool:
@@ -265,9 +251,9 @@ def down_cmd(lab_dir: Path | None, timeout: float) -> None:
     except UsageError:
         os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while _pid_alive(pid) and time.monotonic() < deadline:
+    while pid_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.1)
-    if _pid_alive(pid):
+    if pid_alive(pid):
         raise UsageError(f"lab process {pid} did not stop within {timeout:.0f} s")
     click.echo("lab stopped")
 

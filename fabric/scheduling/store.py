@@ -41,6 +41,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from fabric.paths import ProjectPaths
+from fabric.process import pid_alive
 from fabric.scheduling.timespec import from_utc_iso, to_utc_iso
 
 #: SQLite busy timeout (seconds): writers from several processes wait instead of failing.
@@ -318,7 +319,7 @@ class ScheduleStore:
             if claim_host != host or not pid_text.isdigit() or run.claimed_by == own_instance:
                 continue
             pid = int(pid_text)
-            if pid != os.getpid() and _alive(pid):
+            if pid != os.getpid() and pid_alive(pid):
                 continue
             self.finish(
                 run.job_id,
@@ -331,13 +332,3 @@ class ScheduleStore:
                 self.end_job(run.job_id, "done")
             closed += 1
         return closed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
