@@ -16,8 +16,9 @@ DESCRIPTION_WIDTH = 24
 
 # ------------------------------------------------------------------------ show ip bgp summary
 
-#: Prefix columns each table layout has after State.
-_PREFIX_COLUMNS = {"full": 2, "pfxrcd": 1, "combined": 0}
+#: Prefix columns each table layout has after State (``adv``: newer EOS adds PfxAdv, which
+#: is checked but not reported: the contract has no key for it).
+_PREFIX_COLUMNS = {"adv": 3, "full": 2, "pfxrcd": 1, "combined": 0}
 
 
 def _split_description(who: str) -> tuple[str | None, str]:
@@ -121,7 +122,7 @@ def _bgp_peer(command: str, row: Row, layout: str) -> dict[str, Any]:
         if flag.strip() not in ("", "m") or not is_ip(neighbor):
             raise fail(command, row, f"not a neighbor address: {who!r}")
     state = v["state"]
-    prefixes = [int(v[k]) if k in v else None for k in ("pfx_rcd", "pfx_acc")]
+    prefixes = [int(v[k]) if k in v else None for k in ("pfx_rcd", "pfx_acc", "pfx_adv")]
     given = sum(p is not None for p in prefixes)
     if given > _PREFIX_COLUMNS[layout]:
         raise fail(command, row, f"more columns than the {layout!r} table header has")
@@ -182,7 +183,7 @@ def next_hop(raw: str) -> dict[str, str | None]:
     return {"address": address, "interface": interface, "raw": text}
 
 
-_ROUTE_KINDS = frozenset(("route", "route_hop", "route_connected"))
+_ROUTE_KINDS = frozenset(("route", "route_hop", "route_connected", "route_bare"))
 
 
 def assemble_route_table(command: str, rows: Iterable[Row]) -> RouteTable:
@@ -197,6 +198,7 @@ def assemble_route_table(command: str, rows: Iterable[Row]) -> RouteTable:
     current: str | None = None
     hops: list[dict[str, str | None]] | None = None  # next hops of the open route
     route_row: Row | None = None
+    bare: dict[str, Any] | None = None  # a route printed without [distance/metric], no hop yet
     previous = ""
     seen_hops: dict[str, dict[str, str | None]] = {}
     seen_codes: dict[str, str] = {}
@@ -216,6 +218,9 @@ def assemble_route_table(command: str, rows: Iterable[Row]) -> RouteTable:
             hop = seen_hops.get(raw)
             if hop is None:
                 hop = seen_hops[raw] = next_hop(raw)
+            if bare is not None:  # its first next hop says whether it is a connected route
+                bare["directly_connected"] = raw.startswith(("directly connected", "is directly"))
+                bare = None
             hops.append(hop)
             previous = kind
             continue
@@ -237,16 +242,17 @@ def assemble_route_table(command: str, rows: Iterable[Row]) -> RouteTable:
             code = seen_codes.get(v["code"])
             if code is None:
                 code = seen_codes[v["code"]] = squeeze(v["code"])
-            vrfs[current]["routes"].append(
-                {
-                    "prefix": v["prefix"],
-                    "code": code,
-                    "distance": int(v["distance"]) if "distance" in v else None,
-                    "metric": int(v["metric"]) if "metric" in v else None,
-                    "directly_connected": kind == "route_connected",
-                    "next_hops": hops,
-                }
-            )
+            route = {
+                "prefix": v["prefix"],
+                "code": code,
+                "distance": int(v["distance"]) if "distance" in v else None,
+                "metric": int(v["metric"]) if "metric" in v else None,
+                "directly_connected": kind == "route_connected",
+                "next_hops": hops,
+            }
+            vrfs[current]["routes"].append(route)
+            if kind == "route_bare":
+                bare = route
             route_row = row
         elif kind == "vrf":
             current = open_vrf(v["vrf"], row)
