@@ -142,13 +142,17 @@ def decode_protocol_name(name: str) -> tuple[str | None, str | None]:
 
 def assemble_bird_protocols(command: str, rows: Iterable[Row]) -> BirdProtocols:
     """Build :class:`BirdProtocols` from the rows of ``birdcl show protocols``."""
-    header = False
+    header = banner = False
     protocols: list[dict[str, Any]] = []
     for row in rows:
         kind, v = row.kind, row.values
         if kind == "banner":
             if header or protocols:
                 raise fail(command, row, "the BIRD banner after the table")
+            banner = True
+        elif kind == "kubectl_notice":  # kubectl exec's stderr note, captured with the output
+            if banner or header:
+                raise fail(command, row, "kubectl's notice inside the BIRD output")
         elif kind == "header":
             if header:
                 raise fail(command, row, "a second table header")
