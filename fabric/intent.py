@@ -191,6 +191,8 @@ class IntentReport:
 
     intent: Intent | None
     issues: list[Issue] = field(default_factory=list)
+    #: The inventory the intent was built from (group membership for ``--limit``).
+    raw: RawInventory | None = None
 
     @property
     def errors(self) -> list[Issue]:
@@ -657,7 +659,7 @@ def build_intent(raw: RawInventory, issues: Iterable[Issue] = ()) -> IntentRepor
             "no-cluster",
         )
     if cluster is None:
-        return IntentReport(None, c.issues)
+        return IntentReport(None, c.issues, raw)
 
     cname, calico, cwhere = cluster
     _check_calico(c, raw, cwhere, calico)
@@ -667,7 +669,7 @@ def build_intent(raw: RawInventory, issues: Iterable[Issue] = ()) -> IntentRepor
     _check_cidrs_vs_networks(c, cwhere, calico, nodes, switches)
     _check_switch_side(c, cwhere, calico, switches, neighbors, switch_data)
     if c.has_errors():
-        return IntentReport(None, c.issues)
+        return IntentReport(None, c.issues, raw)
     intent = Intent(
         cluster=Cluster(
             name=cname,
@@ -678,7 +680,7 @@ def build_intent(raw: RawInventory, issues: Iterable[Issue] = ()) -> IntentRepor
         nodes=nodes,
         switches=[s.model_copy(update={"neighbors": neighbors[s.name]}) for s in switches.values()],
     )
-    return IntentReport(intent, c.issues)
+    return IntentReport(intent, c.issues, raw)
 
 
 def _opt_str(v: Any) -> str | None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from fabric.errors import Issue, UsageError, ValidationError
+from fabric.errors import UsageError
 from fabric.paths import ProjectPaths
 from fabric.safety import check_loopback_targets, install_guard
 
@@ -80,49 +80,6 @@ class RawInventory:
             out.append(g)
             todo.extend((self.groups.get(g) or {}).get("groups") or [])
         return out
-
-
-def _load_yaml(path: Path, paths: ProjectPaths) -> Any:
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    try:
-        with path.open(encoding="utf-8") as fh:
-            return yaml.load(fh, Loader=loader)  # a SafeLoader (C-accelerated when available)
-    except FileNotFoundError:
-        return None
-    except yaml.YAMLError as exc:
-        raise ValidationError(
-            [Issue("error", paths.rel(path), "-", "-", f"invalid YAML: {exc}", "yaml")]
-        ) from exc
-
-
-def load_raw_inventory(paths: ProjectPaths) -> RawInventory:
-    """Read hosts.yaml, groups.yaml and defaults.yaml from ``paths.inventory``.
-
-    Raises:
-        ValidationError: a file is not valid YAML or not a mapping; hosts.yaml is missing.
-    """
-    files = {name: paths.rel(paths.inventory / name) for name in INVENTORY_FILES}
-    if not (paths.inventory / "hosts.yaml").is_file():
-        raise ValidationError(
-            [Issue("error", files["hosts.yaml"], "-", "-", "file not found", "missing-file")]
-        )
-    parts: dict[str, Any] = {}
-    for name in INVENTORY_FILES:
-        content = _load_yaml(paths.inventory / name, paths)
-        if content is None:
-            content = {}
-        if not isinstance(content, dict):
-            raise ValidationError(
-                [Issue("error", files[name], "-", "-", "must be a mapping", "not-a-mapping")]
-            )
-        parts[name] = content
-    return RawInventory(
-        paths=paths,
-        hosts=parts["hosts.yaml"],
-        groups=parts["groups.yaml"],
-        defaults=parts["defaults.yaml"],
-        files=files,
-    )
 
 
 # --------------------------------------------------------------------------- lab overlay

@@ -322,18 +322,6 @@ def _kill_hook(point: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _select(paths: ProjectPaths, intent: Intent, limit: list[str]) -> set[str]:
-    from fabric.inventory import load_raw_inventory
-    from fabric.workflows.render import select_hosts
-
-    raw = load_raw_inventory(paths)
-    groups: dict[str, set[str]] = {}
-    for h, spec in raw.hosts.items():
-        for g in (spec or {}).get("groups") or []:
-            groups.setdefault(g, set()).add(h)
-    return select_hosts(intent, limit, groups)
-
-
 def open_nornir(
     paths: ProjectPaths,
     *,
@@ -416,6 +404,7 @@ class _Deploy:
         from fabric.intent import load_intent
         from fabric.locking import inventory_lock
         from fabric.steps.render import render_calico_objects, render_switch_config
+        from fabric.workflows.render import group_members, select_hosts
 
         opts = self.opts
         if opts.revert_in < 0:
@@ -434,7 +423,8 @@ class _Deploy:
         intent = report.intent
         assert intent is not None
         self.report.warnings = [str(w) for w in report.warnings]
-        chosen = _select(self.paths, intent, opts.limit)
+        assert report.raw is not None
+        chosen = select_hosts(intent, opts.limit, group_members(report.raw))
         switches = [s for s in intent.switches if s.name in chosen]
         rendered: dict[str, str] = {}
         for sw in switches:

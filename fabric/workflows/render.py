@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fabric.errors import Issue, UsageError, ValidationError
-from fabric.intent import build_intent, load_checked_inventory
+from fabric.errors import Issue, UsageError
+from fabric.intent import load_intent
 from fabric.inventory import RawInventory
 from fabric.models.intent import Intent
 from fabric.paths import ProjectPaths
@@ -99,12 +99,9 @@ def render_all(
         ValidationError: the intent is invalid (nothing is written).
         UsageError: a ``limit`` name is neither a host nor a group (nothing is written).
     """
-    raw, issues = load_checked_inventory(paths)
-    report = build_intent(raw, issues)
-    bad = report.issues if strict else report.errors
-    if bad or report.intent is None:
-        raise ValidationError(bad or report.errors)
-    intent = report.intent
+    report = load_intent(paths, strict=strict)
+    intent, raw = report.intent, report.raw
+    assert intent is not None and raw is not None  # load_intent raises otherwise
     chosen = select_hosts(intent, limit, group_members(raw))
 
     result = RenderResult(out=out, warnings=report.warnings)
