@@ -1,7 +1,7 @@
 """Every check, table-driven: a healthy seed state passes; each defect fails exactly its checks.
 
 States are built from the seed inventory's intent plus parsed-state models written by hand
-(the contract of fabric.models.state), so these tests need no parser and no lab.
+(the contract of fabric.models.parsed), so these tests need no parser and no lab.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from fabric.checks.base import Verdict
 from fabric.checks.state import FabricState
 from fabric.errors import Issue, UsageError
 from fabric.intent import load_intent
-from fabric.models.state import (
+from fabric.models.parsed import (
     BgpPeer,
     BgpSummary,
     BgpSummaryVrf,

@@ -13,7 +13,7 @@ import pytest
 from fabric.cli import main
 from fabric.errors import UsageError
 from fabric.paths import ProjectPaths
-from fabric.tasks import load_task
+from fabric.rundefs import load_run_definition
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -96,7 +96,7 @@ def test_malformed_run_definition_is_a_usage_error_naming_the_file(
     (tmp_path / "bad.yaml").write_text(text)
     paths = dataclasses.replace(ProjectPaths.discover(REPO), tasks=tmp_path)
     with pytest.raises(UsageError, match=f"bad.yaml: {message}"):
-        load_task("bad", paths)
+        load_run_definition("bad", paths)
 
 
 def test_validate_other_inventory(capsys: pytest.CaptureFixture[str]) -> None:

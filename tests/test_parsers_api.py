@@ -14,7 +14,7 @@ import fabric.parsing.common
 import fabric.parsing.eos
 from fabric.cli import cli
 from fabric.errors import ParseError, UsageError
-from fabric.models.state import BgpSummary, CalicoNodeStatus, PodList, RouteTable
+from fabric.models.parsed import BgpSummary, CalicoNodeStatus, PodList, RouteTable
 from fabric.parsing import find_parser, normalise_command, parse
 from fabric.parsing.engine import TemplateError, load_template
 
@@ -145,7 +145,7 @@ def test_cli_reads_stdin_and_fails_with_exit_code_5() -> None:
 def test_every_template_documents_itself() -> None:
     for path in sorted((ROOT / "parsers").rglob("*.ttp")):
         template = load_template(path)
-        assert "Output (fabric.models.state." in template.doc, path
+        assert "Output (fabric.models.parsed." in template.doc, path
         assert len(template.forms) >= 3, path
 
 

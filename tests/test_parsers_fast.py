@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from fabric.errors import ParseError
-from fabric.models.state import NextHop, Route, RouteTable
+from fabric.models.parsed import NextHop, Route, RouteTable
 from fabric.parsing import find_parser, parse
 from fabric.parsing.engine import iter_rows, load_template, match_lines, paused_gc, split_lines
 

@@ -8,7 +8,7 @@ from fabric.checks.base import Check, CheckInput, HostFindings, Status, register
 from fabric.checks.state import DEFAULT_VRF, FabricState, PodOutsideBlock
 
 if TYPE_CHECKING:
-    from fabric.models.state import Route
+    from fabric.models.parsed import Route
 
 
 class SwitchRoutesInput(CheckInput):

@@ -19,7 +19,7 @@ from fabric.models.intent import Intent, Node, PeerData, Switch
 from fabric.steps.collect import ClusterState, NodeState, PodInfo, SwitchState
 
 if TYPE_CHECKING:
-    from fabric.models.state import BgpPeer, CalicoPeer
+    from fabric.models.parsed import BgpPeer, CalicoPeer
     from fabric.steps.render import CalicoObject
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network

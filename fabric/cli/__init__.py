@@ -70,31 +70,31 @@ class RunGroup(click.Group):
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         """The run definitions found in tasks/."""
-        from fabric.tasks import list_task_names
+        from fabric.rundefs import list_run_definitions
 
-        return list_task_names()
+        return list_run_definitions()
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         """The workflow command of tasks/NAME.yaml with its options as defaults."""
-        from fabric.tasks import load_task
+        from fabric.rundefs import load_run_definition
 
         try:
-            task = load_task(cmd_name)
+            rundef = load_run_definition(cmd_name)
         except FabricError as exc:
             raise click.UsageError(str(exc)) from exc
-        if task.workflow not in WORKFLOWS:
+        if rundef.workflow not in WORKFLOWS:
             raise click.UsageError(
-                f"{task.file}: field workflow: unknown workflow {task.workflow!r} "
+                f"{rundef.file}: field workflow: unknown workflow {rundef.workflow!r} "
                 f"(one of {', '.join(sorted(WORKFLOWS))})"
             )
-        base = _load(WORKFLOWS[task.workflow])
+        base = _load(WORKFLOWS[rundef.workflow])
         # A copy with the run definition's options as defaults (command line still wins).
         cmd = click.Command(
             name=cmd_name,
             callback=base.callback,
-            params=[_with_default(p, task.options) for p in base.params],
-            help=task.description or base.help,
-            short_help=task.description or base.short_help,
+            params=[_with_default(p, rundef.options) for p in base.params],
+            help=rundef.description or base.help,
+            short_help=rundef.description or base.short_help,
         )
         return cmd
 

@@ -114,7 +114,7 @@ class World:
 
 
 @dataclass
-class NodeState:
+class NodeSim:
     """One node's computed control plane (mesh rows are built on demand, see SimResult)."""
 
     facts: NodeFacts
@@ -134,7 +134,7 @@ class SimResult:
 
     now: float
     switches: dict[str, SwitchBgpView]
-    nodes: dict[str, NodeState]
+    nodes: dict[str, NodeSim]
     mesh_enabled: bool
     since: SinceMap
     derived: ClusterDerived | None = None
@@ -818,7 +818,7 @@ def compute(world: World, now: float) -> SimResult:
             router_id=_router_id(snap), local_as=snap.bgp.asn, peers=peers, routes=routes
         )
 
-    node_states: dict[str, NodeState] = {}
+    node_states: dict[str, NodeSim] = {}
     for node in world.nodes:
         running = node.name not in world.bird_down
         bird_since = _since(prev, since, ("bird", node.name), "up" if running else "down", now)
@@ -846,7 +846,7 @@ def compute(world: World, now: float) -> SimResult:
                     info=out.node_info,
                 )
             )
-        node_states[node.name] = NodeState(
+        node_states[node.name] = NodeSim(
             facts=node,
             as_number=node_as[node.name],
             bird_running=running,

@@ -187,7 +187,7 @@ def parse(
         engine: ``lines`` (default) or ``ttp`` (TTP's own engine; same result, slower).
 
     Returns:
-        The model of :mod:`fabric.models.state` for the command (``BgpSummary``, ...).
+        The model of :mod:`fabric.models.parsed` for the command (``BgpSummary``, ...).
 
     Raises:
         ParseError: the text is not this command's output, a line cannot be accounted for,

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from fabric.errors import ParseError
-from fabric.models.state import BirdProtocols, CalicoNodeStatus
+from fabric.models.parsed import BirdProtocols, CalicoNodeStatus
 from fabric.parsing.common import fail, is_ip, none_if, squeeze
 from fabric.parsing.engine import Row
 

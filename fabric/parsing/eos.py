@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from fabric.errors import ParseError
-from fabric.models.state import BgpSummary, RouteTable, RunningConfigBgp
+from fabric.models.parsed import BgpSummary, RouteTable, RunningConfigBgp
 from fabric.parsing.common import IPV4, asn, fail, is_ip, squeeze
 from fabric.parsing.engine import Row
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from fabric.errors import ParseError
-from fabric.models.state import PodList, ServiceList
+from fabric.models.parsed import PodList, ServiceList
 from fabric.parsing.common import fail, none_if
 from fabric.parsing.engine import Row
 

@@ -54,7 +54,7 @@ if TYPE_CHECKING:
     from nornir.core.inventory import Host
     from nornir.core.task import Result, Task
 
-    from fabric.models.state import (
+    from fabric.models.parsed import (
         BgpSummary,
         CalicoNodeStatus,
         PodList,

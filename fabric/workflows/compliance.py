@@ -32,6 +32,7 @@ from fabric.reports.model import (
     TopoSession,
     TopoSwitch,
 )
+from fabric.rundefs import load_run_definition
 from fabric.steps.collect import (
     ClusterState,
     NodeState,
@@ -41,7 +42,6 @@ from fabric.steps.collect import (
     load_saved_host,
 )
 from fabric.steps.render import render_calico_objects, render_switch_config
-from fabric.tasks import load_task
 
 TASK_NAME = "compliance"
 
@@ -85,10 +85,10 @@ def intent_hosts(intent: Intent) -> dict[str, Role]:
 def default_checks(paths: ProjectPaths) -> tuple[list[Any] | None, str]:
     """The catalog of ``tasks/compliance.yaml`` (``options.checks``) and its file name."""
     try:
-        task = load_task(TASK_NAME, paths)
+        rundef = load_run_definition(TASK_NAME, paths)
     except Exception:  # no run definition: every registered check with default inputs
         return None, "default catalog"
-    return task.options.get("checks"), task.file
+    return rundef.options.get("checks"), rundef.file
 
 
 def _put(state: FabricState, host: str, value: SwitchState | NodeState | ClusterState) -> None:

@@ -22,7 +22,7 @@ from fabric.errors import UsageError
 from fabric.paths import ProjectPaths
 
 
-class TaskDefinition(BaseModel):
+class RunDefinition(BaseModel):
     """One run definition."""
 
     model_config = ConfigDict(extra="forbid")
@@ -33,13 +33,13 @@ class TaskDefinition(BaseModel):
     file: str = ""
 
 
-def list_task_names(paths: ProjectPaths | None = None) -> list[str]:
+def list_run_definitions(paths: ProjectPaths | None = None) -> list[str]:
     """Names of every ``tasks/*.yaml``."""
     p = (paths or ProjectPaths.discover()).tasks
     return sorted(f.stem for f in p.glob("*.yaml"))
 
 
-def load_task(name: str, paths: ProjectPaths | None = None) -> TaskDefinition:
+def load_run_definition(name: str, paths: ProjectPaths | None = None) -> RunDefinition:
     """Load ``tasks/NAME.yaml``.
 
     Raises:
@@ -49,7 +49,7 @@ def load_task(name: str, paths: ProjectPaths | None = None) -> TaskDefinition:
     f: Path = paths.tasks / f"{name}.yaml"
     rel = paths.rel(f)
     if not f.is_file():
-        known = ", ".join(list_task_names(paths)) or "none"
+        known = ", ".join(list_run_definitions(paths)) or "none"
         raise UsageError(f"{rel}: no such run definition (known: {known})")
     try:
         data = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
@@ -58,7 +58,7 @@ def load_task(name: str, paths: ProjectPaths | None = None) -> TaskDefinition:
     if not isinstance(data, dict):
         raise UsageError(f"{rel}: expected a mapping (workflow, description, options)")
     try:
-        return TaskDefinition.model_validate({**data, "file": rel})
+        return RunDefinition.model_validate({**data, "file": rel})
     except PydanticValidationError as exc:
         err = exc.errors()[0]
         loc = ".".join(str(x) for x in err["loc"])
