@@ -1,4 +1,4 @@
-"""Count eAPI requests per switch during a benchmark (at pyeapi's ``EapiConnection.send``)."""
+"""Count eAPI requests per switch during a benchmark (at pyeapi's ``EapiConnection.execute``)."""
 
 from __future__ import annotations
 
@@ -20,15 +20,15 @@ def count_eapi_requests() -> Iterator[Counter[str]]:
 
     counts: Counter[str] = Counter()
     lock = threading.Lock()
-    orig_send = pyeapi.eapilib.EapiConnection.send
+    orig_execute = pyeapi.eapilib.EapiConnection.execute
 
-    def send(self: Any, data: Any) -> Any:
+    def execute(self: Any, *args: Any, **kwargs: Any) -> Any:
         with lock:
-            counts[str(getattr(self.transport, "host", "?"))] += 1
-        return orig_send(self, data)
+            counts[str(getattr(self, "host", None) or getattr(self.transport, "host", "?"))] += 1
+        return orig_execute(self, *args, **kwargs)
 
-    pyeapi.eapilib.EapiConnection.send = send
+    pyeapi.eapilib.EapiConnection.execute = execute
     try:
         yield counts
     finally:
-        pyeapi.eapilib.EapiConnection.send = orig_send
+        pyeapi.eapilib.EapiConnection.execute = orig_execute

@@ -153,15 +153,12 @@ class Meter:
 
 def transport_costs(paths: Any, lab: Lab, workers: int) -> dict[str, float]:
     """CPU per connection of the transports alone (ms): SSH per node, eAPI per switch."""
+    from fabric.adapters.eapi import configure_napalm_tls, run_eapi
     from fabric.inventory import init_nornir
-    from fabric.steps.collect import (
-        DEFAULT_NODE_COMMAND,
-        SWITCH_COMMANDS,
-        host_role,
-        run_ssh_command,
-        ssh_client_loop,
-    )
-    from fabric.steps.eos import configure_napalm_tls
+    from fabric.models.observed import DEFAULT_NODE_COMMAND
+    from fabric.steps.collect import host_role
+    from fabric.steps.collect.outputs import SWITCH_COMMANDS
+    from fabric.steps.collect.ssh import run_ssh_command, ssh_client_loop
 
     nr = init_nornir(paths, lab=True, num_workers=workers)
     nodes = [h for h in nr.inventory.hosts.values() if host_role(h) == "calico_node"]
@@ -176,7 +173,7 @@ def transport_costs(paths: Any, lab: Lab, workers: int) -> dict[str, float]:
     def eapi(h: Any) -> int:
         dev = h.get_connection("napalm", nr.config)
         try:
-            return len(dev._run_commands(list(SWITCH_COMMANDS), encoding="text"))
+            return len(run_eapi(dev, list(SWITCH_COMMANDS), encoding="text"))
         finally:
             h.close_connection("napalm")
 

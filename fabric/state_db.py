@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from fabric.errors import UsageError
+from fabric.models.outcome import FINAL_OUTCOMES, Outcome
 from fabric.process import pid_alive
 
 RunKind = Literal["deploy", "rollback", "compliance", "scheduled"]
@@ -81,17 +82,6 @@ CREATE TABLE IF NOT EXISTS snapshots (
 );
 CREATE INDEX IF NOT EXISTS runs_started ON runs(started);
 """
-
-#: Outcomes a run can end with (``running`` while it is in progress).
-OUTCOMES = (
-    "running",
-    "dry-run",
-    "no-change",
-    "ok",
-    "failed",
-    "rolled-back",
-    "pending-revert",
-)
 
 
 def utcnow() -> str:
@@ -154,7 +144,7 @@ class RunRecord:
     intent_hash: str
     dry_run: bool
     options: dict[str, Any]
-    outcome: str
+    outcome: Outcome
     error: str | None = None
     parent_run: str | None = None
     hosts: list[HostRow] = field(default_factory=list)
@@ -171,10 +161,10 @@ class RunRecord:
         return pid_alive(self.pid)
 
     @property
-    def display_outcome(self) -> str:
+    def display_outcome(self) -> Outcome:
         """The outcome, ``interrupted`` for a ``running`` run whose process is gone."""
-        if self.outcome == "running" and not self.process_alive():
-            return "interrupted"
+        if self.outcome is Outcome.RUNNING and not self.process_alive():
+            return Outcome.INTERRUPTED
         return self.outcome
 
     def to_json(self, *, snapshots: bool = False) -> dict[str, Any]:
@@ -246,7 +236,7 @@ class StateDB:
             intent_hash=intent_hash,
             dry_run=dry_run,
             options=options,
-            outcome="running",
+            outcome=Outcome.RUNNING,
             parent_run=parent_run,
         )
         with self._conn() as c:
@@ -270,9 +260,9 @@ class StateDB:
             )
         return rec
 
-    def finish_run(self, run_id: str, outcome: str, error: str | None = None) -> None:
+    def finish_run(self, run_id: str, outcome: Outcome, error: str | None = None) -> None:
         """Record the end of a run."""
-        if outcome not in OUTCOMES:
+        if outcome not in FINAL_OUTCOMES:
             raise ValueError(f"unknown outcome {outcome!r}")
         with self._conn() as c:
             c.execute(
@@ -280,7 +270,7 @@ class StateDB:
                 (utcnow(), outcome, error, run_id),
             )
 
-    def set_outcome(self, run_id: str, outcome: str) -> None:
+    def set_outcome(self, run_id: str, outcome: Outcome) -> None:
         """Change the outcome of a finished run (e.g. ``rolled-back`` after a later rollback)."""
         with self._conn() as c:
             c.execute("UPDATE runs SET outcome = ? WHERE id = ?", (outcome, run_id))
@@ -370,7 +360,7 @@ def _run_from_row(row: sqlite3.Row) -> RunRecord:
         intent_hash=row["intent_hash"],
         dry_run=bool(row["dry_run"]),
         options=json.loads(row["options"]),
-        outcome=row["outcome"],
+        outcome=Outcome(row["outcome"]),
         error=row["error"],
         parent_run=row["parent_run"],
     )

@@ -18,9 +18,16 @@ import pytest
 from fabric.checks import REGISTRY, Status, load_catalog
 from fabric.checks import drift as drift_module
 from fabric.checks.base import Verdict
-from fabric.checks.state import FabricState
+from fabric.checks.evidence import Evidence
 from fabric.errors import Issue, UsageError
 from fabric.intent import load_intent
+from fabric.models.observed import (
+    BlockAffinityInfo,
+    ObservedCluster,
+    ObservedNode,
+    ObservedSwitch,
+    PodInfo,
+)
 from fabric.models.parsed import (
     BgpPeer,
     BgpSummary,
@@ -34,13 +41,6 @@ from fabric.models.parsed import (
     RouteVrf,
 )
 from fabric.paths import ProjectPaths
-from fabric.steps.collect import (
-    BlockAffinityInfo,
-    ClusterState,
-    NodeState,
-    PodInfo,
-    SwitchState,
-)
 from fabric.steps.render import render_calico_objects, render_switch_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,18 +97,18 @@ def node_status(*peers: CalicoPeer, running: bool = True) -> CalicoNodeStatus:
     )
 
 
-def healthy_state(report: Any, running_config: Any = None) -> FabricState:
+def healthy_state(report: Any, running_config: Any = None) -> Evidence:
     """The seed after the global peer and the coredns fix, everything as the intent says."""
     intent = report.intent
     templates = ROOT / "templates"
     objs = render_calico_objects(intent, templates)
-    state = FabricState(
+    state = Evidence(
         intent=intent,
         issues=[],
         switch_configs={s.name: render_switch_config(s, templates) for s in intent.switches},
         calico_objects=objs,
     )
-    state.switches[SW] = SwitchState(
+    state.switches[SW] = ObservedSwitch(
         host=SW,
         bgp_summary=BgpSummary(
             vrfs={
@@ -134,19 +134,19 @@ def healthy_state(report: Any, running_config: Any = None) -> FabricState:
         running_config=running_config,
         running_config_text=state.switch_configs[SW] if running_config is not None else None,
     )
-    state.nodes[CP] = NodeState(
+    state.nodes[CP] = ObservedNode(
         host=CP,
         status=node_status(
             node_peer("172.21.0.18", "node-to-node mesh"), node_peer("172.21.1.254", "global")
         ),
     )
-    state.nodes[WK] = NodeState(
+    state.nodes[WK] = ObservedNode(
         host=WK,
         status=node_status(
             node_peer("172.21.0.8", "node-to-node mesh"), node_peer("172.21.1.254", "global")
         ),
     )
-    state.cluster = ClusterState(
+    state.cluster = ObservedCluster(
         host=CL,
         bgp_configurations=[copy.deepcopy(o.body) for o in objs if o.kind == "BGPConfiguration"],
         bgp_peers=[copy.deepcopy(o.body) for o in objs if o.kind == "BGPPeer"],
@@ -167,7 +167,7 @@ def healthy_state(report: Any, running_config: Any = None) -> FabricState:
     return state
 
 
-def run_all(state: FabricState, checks: set[str] | None = None) -> dict[str, Verdict]:
+def run_all(state: Evidence, checks: set[str] | None = None) -> dict[str, Verdict]:
     names = checks or (ALL_CHECKS - {"VerifySwitchConfigDrift"})
     return {n: REGISTRY[n]().test(state) for n in names}
 
@@ -201,7 +201,7 @@ def test_healthy_state_passes_every_check(seed_intent: Any) -> None:
 # --------------------------------------------------------------------------- defects, one per row
 
 
-def _set_switch_peer(fs: FabricState, addr: str, **kw: Any) -> None:
+def _set_switch_peer(fs: Evidence, addr: str, **kw: Any) -> None:
     st = fs.switches[SW]
     assert st.bgp_summary is not None
     vrf = st.bgp_summary.vrfs["default"]
@@ -209,11 +209,11 @@ def _set_switch_peer(fs: FabricState, addr: str, **kw: Any) -> None:
     st.bgp_summary = BgpSummary(vrfs={"default": vrf.model_copy(update={"peers": peers})})
 
 
-def _set_node_peers(state: FabricState, node: str, *peers: CalicoPeer) -> None:
-    state.nodes[node] = NodeState(host=node, status=node_status(*peers))
+def _set_node_peers(state: Evidence, node: str, *peers: CalicoPeer) -> None:
+    state.nodes[node] = ObservedNode(host=node, status=node_status(*peers))
 
 
-def _drop_route(state: FabricState, prefix: str) -> None:
+def _drop_route(state: Evidence, prefix: str) -> None:
     st = state.switches[SW]
     assert st.routes is not None
     vrf = st.routes.vrfs["default"]
@@ -226,7 +226,7 @@ def _drop_route(state: FabricState, prefix: str) -> None:
     )
 
 
-def link_down_worker(s: FabricState) -> None:
+def link_down_worker(s: Evidence) -> None:
     _set_switch_peer(s, "172.21.1.18", state="Connect")
     _set_node_peers(
         s,
@@ -237,14 +237,14 @@ def link_down_worker(s: FabricState) -> None:
     _drop_route(s, "192.168.181.0/24")
 
 
-def session_mismatch(s: FabricState) -> None:
+def session_mismatch(s: Evidence) -> None:
     # The switch says Active while the node claims Established: the ends disagree.
     _set_switch_peer(s, "172.21.1.18", state="Active")
     _drop_route(s, "192.168.181.0/24")
 
 
-def bird_down(s: FabricState) -> None:
-    s.nodes[WK] = NodeState(host=WK, status=node_status(running=False))
+def bird_down(s: Evidence) -> None:
+    s.nodes[WK] = ObservedNode(host=WK, status=node_status(running=False))
     _set_switch_peer(s, "172.21.1.18", state="Active")
     _drop_route(s, "192.168.181.0/24")
     _set_node_peers(
@@ -255,12 +255,12 @@ def bird_down(s: FabricState) -> None:
     )
 
 
-def mesh_broken(s: FabricState) -> None:
+def mesh_broken(s: Evidence) -> None:
     _set_node_peers(s, CP, node_peer("172.21.1.254", "global"))
     _set_node_peers(s, WK, node_peer("172.21.1.254", "global"))
 
 
-def global_peer_absent(s: FabricState) -> None:
+def global_peer_absent(s: Evidence) -> None:
     # The seed before the BGPPeer: only mesh on the nodes, switch Active, peer object missing.
     _set_node_peers(s, CP, node_peer("172.21.0.18", "node-to-node mesh"))
     _set_node_peers(s, WK, node_peer("172.21.0.8", "node-to-node mesh"))
@@ -272,11 +272,11 @@ def global_peer_absent(s: FabricState) -> None:
     s.cluster.bgp_peers = []
 
 
-def missing_route(s: FabricState) -> None:
+def missing_route(s: Evidence) -> None:
     _drop_route(s, "192.168.170.0/24")
 
 
-def route_wrong_hop(s: FabricState) -> None:
+def route_wrong_hop(s: Evidence) -> None:
     st = s.switches[SW]
     assert st.routes is not None
     vrf = st.routes.vrfs["default"]
@@ -287,7 +287,7 @@ def route_wrong_hop(s: FabricState) -> None:
     st.routes = RouteTable(vrfs={"default": vrf.model_copy(update={"routes": routes})})
 
 
-def coredns_outside_block(s: FabricState) -> None:
+def coredns_outside_block(s: Evidence) -> None:
     # The seed before the fix: coredns on kube-worker-001 at 192.168.45.65/66, sent as /32s.
     assert s.cluster is not None and s.cluster.pods is not None
     s.cluster.pods = [p for p in s.cluster.pods if not p.name.startswith("coredns")] + [
@@ -297,11 +297,11 @@ def coredns_outside_block(s: FabricState) -> None:
     _set_switch_peer(s, "172.21.1.18", pfx=4)
 
 
-def prefix_count_wrong(s: FabricState) -> None:
+def prefix_count_wrong(s: Evidence) -> None:
     _set_switch_peer(s, "172.21.1.8", pfx=3)
 
 
-def unexpected_switch_neighbor(s: FabricState) -> None:
+def unexpected_switch_neighbor(s: Evidence) -> None:
     st = s.switches[SW]
     assert st.bgp_summary is not None
     vrf = st.bgp_summary.vrfs["default"]
@@ -310,7 +310,7 @@ def unexpected_switch_neighbor(s: FabricState) -> None:
     )
 
 
-def unexpected_node_peer(s: FabricState) -> None:
+def unexpected_node_peer(s: Evidence) -> None:
     _set_node_peers(
         s,
         CP,
@@ -320,33 +320,33 @@ def unexpected_node_peer(s: FabricState) -> None:
     )
 
 
-def calico_drift(s: FabricState) -> None:
+def calico_drift(s: Evidence) -> None:
     assert s.cluster is not None and s.cluster.bgp_configurations
     s.cluster.bgp_configurations[0]["spec"]["listenPort"] = 179
 
 
-def calico_extra_peer(s: FabricState) -> None:
+def calico_extra_peer(s: Evidence) -> None:
     assert s.cluster is not None and s.cluster.bgp_peers is not None
     s.cluster.bgp_peers.append(
         {"metadata": {"name": "rogue"}, "spec": {"peerIP": "172.21.1.253", "asNumber": 65000}}
     )
 
 
-def node_unreachable(s: FabricState) -> None:
-    from fabric.checks.state import HostFailure
+def node_unreachable(s: Evidence) -> None:
+    from fabric.checks.evidence import HostFailure
 
     del s.nodes[WK]
     s.failures[WK] = HostFailure(WK, "calico_node", "unreachable", "ssh: connection refused")
 
 
-def cluster_unreachable(s: FabricState) -> None:
-    from fabric.checks.state import HostFailure
+def cluster_unreachable(s: Evidence) -> None:
+    from fabric.checks.evidence import HostFailure
 
     s.cluster = None
     s.failures[CL] = HostFailure(CL, "cluster", "unreachable", "connection refused")
 
 
-def intent_warning(s: FabricState) -> None:
+def intent_warning(s: Evidence) -> None:
     s.issues = [
         Issue(
             "warning",
@@ -359,7 +359,7 @@ def intent_warning(s: FabricState) -> None:
     ]
 
 
-CASES: list[tuple[str, Callable[[FabricState], None], dict[str, str]]] = [
+CASES: list[tuple[str, Callable[[Evidence], None], dict[str, str]]] = [
     # name, defect, {failing check: a message it must contain}
     (
         "link-down",
@@ -490,7 +490,7 @@ CASES: list[tuple[str, Callable[[FabricState], None], dict[str, str]]] = [
 def test_defect_fails_exactly_its_checks(
     seed_intent: Any,
     name: str,
-    defect: Callable[[FabricState], None],
+    defect: Callable[[Evidence], None],
     expected: dict[str, str],
 ) -> None:
     state = healthy_state(seed_intent)

@@ -1,7 +1,7 @@
 """Node collection over SSH (asyncssh): the shared client loop, host keys, failures, timeouts.
 
 A real :class:`~fabric.lab.ssh.NodeSshServer` runs on a loopback port in a background loop
-(module scope); :func:`fabric.steps.collect.run_ssh_command` talks to it as it talks to a
+(module scope); :func:`fabric.steps.collect.ssh.run_ssh_command` talks to it as it talks to a
 node, through a Nornir :class:`~nornir.core.inventory.Host`.
 """
 
@@ -23,8 +23,8 @@ from nornir.core.inventory import Host
 from fabric.errors import UnreachableError
 from fabric.lab.model import NodeBgpView, NodePeerView
 from fabric.lab.ssh import NodeShell, NodeSshServer
-from fabric.steps import collect
-from fabric.steps.collect import run_ssh_command, ssh_client_loop
+from fabric.steps.collect import ssh as collect
+from fabric.steps.collect.ssh import run_ssh_command, ssh_client_loop
 
 PASSWORD = "s3cret-for-tests"
 VIEW = NodeBgpView(True, [NodePeerView("10.0.0.1", "global", "up", 1.0, "Established")])

@@ -34,28 +34,29 @@ def _switch_problem(rep: Any) -> str | None:
 def test_lab_ca_verifies_with_one_request_and_one_handshake(
     seeded_lab: Any, paths: ProjectPaths, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import http.client
-
     import pyeapi.eapilib
+    import urllib3.connection
 
+    # Requests are counted at pyeapi's public `execute` (one per runCmds), TLS handshakes at
+    # urllib3's connect (the pooled transport's connection).
     sends: Counter[str] = Counter()
     handshakes: Counter[str] = Counter()
     lock = threading.Lock()
-    orig_send = pyeapi.eapilib.EapiConnection.send
-    orig_connect = http.client.HTTPSConnection.connect
+    orig_execute = pyeapi.eapilib.EapiConnection.execute
+    orig_connect = urllib3.connection.HTTPSConnection.connect
 
-    def send(self: Any, data: Any) -> Any:
+    def execute(self: Any, *args: Any, **kwargs: Any) -> Any:
         with lock:
-            sends[str(self.transport.host)] += 1
-        return orig_send(self, data)
+            sends[str(self.host)] += 1
+        return orig_execute(self, *args, **kwargs)
 
-    def connect(self: http.client.HTTPSConnection) -> None:
+    def connect(self: urllib3.connection.HTTPSConnection) -> None:
         with lock:
             handshakes[str(self.host)] += 1
         orig_connect(self)
 
-    monkeypatch.setattr(pyeapi.eapilib.EapiConnection, "send", send)
-    monkeypatch.setattr(http.client.HTTPSConnection, "connect", connect)
+    monkeypatch.setattr(pyeapi.eapilib.EapiConnection, "execute", execute)
+    monkeypatch.setattr(urllib3.connection.HTTPSConnection, "connect", connect)
     rep = run_compliance(paths, ComplianceOptions(lab=True))
     assert _switch_problem(rep) is None, rep.problems
     addr = seeded_lab.endpoints["hosts"][SW]["hostname"]

@@ -1,4 +1,4 @@
-"""Deploy planning pieces that need no device: splice, masking, Calico diff, gate judging, CLI."""
+"""Deploy planning pieces that need no device: splice, masking, Calico diff, CLI."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from fabric.errors import LockHeldError, UsageError
 from fabric.intent import load_intent
 from fabric.locking import inventory_lock
 from fabric.paths import ProjectPaths
+from fabric.runs.secrets import resolve_secret
 from fabric.state_db import HostRow, StateDB
 from fabric.steps.calico import (
     CalicoChange,
@@ -26,9 +27,8 @@ from fabric.steps.calico import (
     strip_server_fields,
 )
 from fabric.steps.eos import mask_secrets, splice_managed_sections, split_blocks
-from fabric.steps.health import expected_state, judge_node, judge_switch
 from fabric.steps.render import CalicoObject, render_switch_config
-from fabric.workflows.deploy import DeployOptions, deploy, resolve_secret
+from fabric.workflows.deploy import DeployOptions, deploy
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -211,86 +211,6 @@ def test_disruptive_changes_are_ordered_last() -> None:
         ("Node", False),
         ("BGPConfiguration", False),
         ("BGPConfiguration", True),
-    ]
-
-
-def test_gate_expectation_and_judging_of_the_seed() -> None:
-    intent = load_intent(_paths()).intent
-    assert intent is not None
-    blocks = {
-        "kube-controlplane-001": ["192.168.170.0/24"],
-        "kube-worker-001": ["192.168.181.0/24"],
-    }
-    exp = expected_state(
-        intent,
-        blocks,
-        switches={"eos-tor-001"},
-        nodes={"kube-controlplane-001", "kube-worker-001"},
-    )
-    sw = exp.switches["eos-tor-001"]
-    assert sw.neighbors == {"172.21.1.8", "172.21.1.18"}
-    assert sw.routes == {
-        "192.168.170.0/24": "172.21.1.8",
-        "192.168.181.0/24": "172.21.1.18",
-        "192.16.0.0/12": None,
-    }
-    assert exp.nodes == {
-        "kube-controlplane-001": {"172.21.1.254"},
-        "kube-worker-001": {"172.21.1.254"},
-    }
-
-    def peer(addr: str, state: str, est: bool) -> dict[str, object]:
-        return {"neighbor": addr, "state": state, "established": est}
-
-    def route(prefix: str, via: str) -> dict[str, object]:
-        return {"prefix": prefix, "code": "B I", "next_hops": [{"address": via}]}
-
-    summary = {
-        "vrfs": {
-            "default": {
-                "peers": [peer("172.21.1.8", "Estab", True), peer("172.21.1.18", "Estab", True)]
-            }
-        }
-    }
-    routes = {
-        "vrfs": {
-            "default": {
-                "routes": [
-                    route("192.16.0.0/12", "172.21.1.8"),
-                    route("192.168.170.0/24", "172.21.1.8"),
-                    route("192.168.181.0/24", "172.21.1.18"),
-                ]
-            }
-        }
-    }
-    assert judge_switch("sw", sw, summary, routes) == []
-    bad_summary = {"vrfs": {"default": {"peers": [peer("172.21.1.8", "Active", False)]}}}
-    bad_routes = {"vrfs": {"default": {"routes": [route("192.168.181.0/24", "172.21.1.8")]}}}
-    assert judge_switch("sw", sw, bad_summary, bad_routes) == [
-        "sw: neighbor 172.21.1.8 is Active, not Established",
-        "sw: neighbor 172.21.1.18 not configured",
-        "sw: no route to 192.16.0.0/12",
-        "sw: no route to 192.168.170.0/24",
-        "sw: route 192.168.181.0/24 via 172.21.1.8, expected via 172.21.1.18",
-    ]
-
-    def node_peer(info: str) -> dict[str, object]:
-        return {"peer_address": "172.21.1.254", "peer_type": "global", "state": "up", "info": info}
-
-    good = {"calico_running": True, "ipv4": {"error": None, "peers": [node_peer("Established")]}}
-    assert judge_node("n", {"172.21.1.254"}, good) == []
-    refused = {
-        "calico_running": True,
-        "ipv4": {"peers": [node_peer("Active Socket: Connection refused")]},
-    }
-    assert judge_node("n", {"172.21.1.254"}, refused) == [
-        "n: peer 172.21.1.254 is up (Active Socket: Connection refused)"
-    ]
-    assert judge_node("n", {"172.21.1.254"}, {"calico_running": False}) == [
-        "n: Calico process is not running"
-    ]
-    assert judge_node("n", {"172.21.1.254"}, {"calico_running": True, "ipv4": {"peers": []}}) == [
-        "n: no BGP peer 172.21.1.254"
     ]
 
 

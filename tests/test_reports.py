@@ -43,7 +43,7 @@ def broken(seed_report: Any) -> ComplianceReport:
     coredns_outside_block(state)
     link_down_worker(state)
     state.nodes.pop(CP)
-    from fabric.checks.state import HostFailure
+    from fabric.checks.evidence import HostFailure
 
     state.failures[CP] = HostFailure(CP, "calico_node", "unreachable", "ssh: timed out")
     checks = [c for c in load_catalog(None) if c.name != "VerifySwitchConfigDrift"]

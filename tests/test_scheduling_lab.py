@@ -17,7 +17,7 @@ import pytest
 from test_scheduling import Scheduler, cli, outcomes, wait_for
 
 from fabric.paths import ProjectPaths
-from fabric.scheduling import confirm_job_id, get_job, job_runs, list_jobs
+from fabric.scheduling import confirm_job_id, get_job, job_runs, list_jobs, schedule_confirm_window
 from fabric.state_db import StateDB
 from fabric.workflows.deploy import DeployOptions, DeployReport, deploy
 from fabric.workflows.rollback import RollbackOptions, rollback
@@ -65,7 +65,11 @@ def state(lab: Any) -> dict[str, Any]:
 
 
 def deployed(paths: ProjectPaths, **kwargs: Any) -> DeployReport:
-    report = deploy(paths, DeployOptions(lab=True, commit=True, gate_timeout=30, **kwargs))
+    # the library API takes the scheduler as a collaborator (the CLI passes the same one)
+    opts = DeployOptions(
+        lab=True, commit=True, gate_timeout=30, schedule_confirm=schedule_confirm_window, **kwargs
+    )
+    report = deploy(paths, opts)
     assert report.outcome == "ok", report.error
     return report
 

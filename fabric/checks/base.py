@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
-    from fabric.checks.state import FabricState
+    from fabric.checks.evidence import Evidence
 
 
 class Status(StrEnum):
@@ -131,10 +131,10 @@ class Check(ABC, Generic[InputT]):
         self.inputs: InputT = inputs if inputs is not None else self.Input()
 
     @abstractmethod
-    def judge(self, state: FabricState, out: HostFindings) -> None:
+    def judge(self, state: Evidence, out: HostFindings) -> None:
         """Add findings about ``state`` to ``out`` (pure: reads state, contacts nothing)."""
 
-    def test(self, state: FabricState) -> Verdict:
+    def test(self, state: Evidence) -> Verdict:
         """Judge ``state`` and return the verdict (pure function of state and inputs)."""
         out = HostFindings()
         self.judge(state, out)

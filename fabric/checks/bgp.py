@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from fabric.checks.base import Check, CheckInput, HostFindings, Status, register
-from fabric.checks.state import (
+from fabric.checks.evidence import (
     DEFAULT_VRF,
-    FabricState,
+    Evidence,
     node_established,
     node_state_text,
     switch_state_text,
@@ -38,10 +38,10 @@ class VerifySwitchBgpNeighbors(Check[SwitchBgpNeighborsInput]):
     description = "switch: expected neighbors present, Established, prefix counts right"
     Input = SwitchBgpNeighborsInput
 
-    def judge(self, state: FabricState, out: HostFindings) -> None:
+    def judge(self, state: Evidence, out: HostFindings) -> None:
         """Compare each switch's BGP summary with its intent neighbors."""
         expected_adv = state.expected_advertisements if self.inputs.check_prefixes else None
-        for sw in state.intent.switches:
+        for sw in state.judged_switches:
             out.touch(sw.name)
             peers = state.switch_peers(sw.name, self.inputs.vrf)
             if peers is None:
@@ -134,12 +134,12 @@ class VerifyNodeBgpPeers(Check[NodeBgpPeersInput]):
     description = "node: expected peers (global, node-specific, mesh) up and Established"
     Input = NodeBgpPeersInput
 
-    def judge(self, state: FabricState, out: HostFindings) -> None:
+    def judge(self, state: Evidence, out: HostFindings) -> None:
         """Compare each node's ``calicoctl node status`` with its intent peers."""
         cal = state.intent.cluster.calico
         global_names = {p.name for p in cal.peers if p.node_selector is None}
         mesh = {n.name: sorted(state.mesh_addresses(n)) for n in state.intent.nodes}
-        for node in state.intent.nodes:
+        for node in state.judged_nodes:
             out.touch(node.name)
             st = state.nodes.get(node.name)
             if st is None:
@@ -223,9 +223,9 @@ class VerifyBgpSessionEnds(Check[BgpSessionEndsInput]):
     description = "node-switch sessions: both ends Established and in agreement"
     Input = BgpSessionEndsInput
 
-    def judge(self, state: FabricState, out: HostFindings) -> None:
+    def judge(self, state: Evidence, out: HostFindings) -> None:
         """Judge every session from its two ends."""
-        for node in state.intent.nodes:
+        for node in state.judged_nodes:
             out.touch(node.name)
             sw = state.switch_by_name[node.tor]
             svi = str(sw.data.svi.ip)

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from fabric.checks.base import Check, CheckInput, HostFindings, Status, register
-from fabric.checks.state import FabricState
+from fabric.checks.evidence import Evidence
 from fabric.errors import ParseError
 
 #: Keys that identify an item in a list of mappings (compared as a set keyed by them).
@@ -136,11 +136,11 @@ class VerifySwitchConfigDrift(Check[SwitchConfigDriftInput]):
     description = "switch: router bgp, VLAN, SVI ... equal the rendered intent"
     Input = SwitchConfigDriftInput
 
-    def judge(self, state: FabricState, out: HostFindings) -> None:
+    def judge(self, state: Evidence, out: HostFindings) -> None:
         """Compare each switch's running-config with its rendered configuration."""
         from fabric.parsing import parse
 
-        for sw in state.intent.switches:
+        for sw in state.judged_switches:
             out.touch(sw.name)
             st = state.switches.get(sw.name)
             rendered = state.switch_configs.get(sw.name)
@@ -229,7 +229,7 @@ class VerifyCalicoObjectDrift(Check[CalicoObjectDriftInput]):
     description = "cluster: Calico objects equal the rendered ones"
     Input = CalicoObjectDriftInput
 
-    def judge(self, state: FabricState, out: HostFindings) -> None:
+    def judge(self, state: Evidence, out: HostFindings) -> None:
         """Compare each rendered Calico object with the cluster's."""
         cluster = state.intent.cluster.name
         out.touch(cluster)

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from fabric.checks.base import Check, CheckInput, HostFindings, Status, register
-from fabric.checks.state import FabricState
+from fabric.checks.evidence import Evidence
 
 Severity = Literal["ignore", "warn", "fail"]
 
@@ -35,7 +35,7 @@ class VerifyIntentLint(Check[IntentLintInput]):
     description = "intent warnings (validate) with severities"
     Input = IntentLintInput
 
-    def judge(self, state: FabricState, out: HostFindings) -> None:
+    def judge(self, state: Evidence, out: HostFindings) -> None:
         """Turn each intent warning into a finding of its configured severity."""
         out.touch(state.intent.cluster.name)
         for issue in state.issues:

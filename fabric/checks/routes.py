@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from fabric.checks.base import Check, CheckInput, HostFindings, Status, register
-from fabric.checks.state import DEFAULT_VRF, FabricState, PodOutsideBlock
+from fabric.checks.evidence import DEFAULT_VRF, Evidence, PodOutsideBlock
 
 if TYPE_CHECKING:
     from fabric.models.parsed import Route
@@ -44,14 +44,14 @@ class VerifySwitchRoutes(Check[SwitchRoutesInput]):
     description = "switch: pod blocks via their node, service CIDRs, pods inside their blocks"
     Input = SwitchRoutesInput
 
-    def judge(self, state: FabricState, out: HostFindings) -> None:
+    def judge(self, state: Evidence, out: HostFindings) -> None:
         """Check each switch's routing table against the nodes peering with it."""
         blocks = state.blocks_by_node
         outside = state.pods_outside_blocks if self.inputs.check_pods else []
         outside_by_node: dict[str, list[PodOutsideBlock]] = {}
         for p in outside or []:
             outside_by_node.setdefault(p.node, []).append(p)
-        for sw in state.intent.switches:
+        for sw in state.judged_switches:
             out.touch(sw.name)
             st = state.switches.get(sw.name)
             if st is None or st.routes is None:
@@ -111,7 +111,7 @@ class VerifySwitchRoutes(Check[SwitchRoutesInput]):
 
     def _services(
         self,
-        state: FabricState,
+        state: Evidence,
         out: HostFindings,
         sw: str,
         table: dict[str, Route],

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,26 @@ from fabric.errors import ExitCode, RunFailedError, UnreachableError, UsageError
 from fabric.paths import ProjectPaths
 
 _SECONDS = re.compile(r"^\d+(?:\.\d+)?$")
+
+#: ``--nornir-results``: each phase's per-host Nornir results, as nornir_utils prints them.
+NORNIR_RESULTS = click.option(
+    "--nornir-results",
+    is_flag=True,
+    help="Print each phase's per-host Nornir results (nornir_utils' print_result) on stderr.",
+)
+
+
+def results_printer() -> Any:
+    """A results callback that prints a phase's AggregatedResult with nornir_utils."""
+    import contextlib
+
+    from nornir_utils.plugins.functions import print_result
+
+    def show(phase: str, agg: Any) -> None:
+        with contextlib.redirect_stdout(sys.stderr):
+            print_result(agg)
+
+    return show
 
 
 def parse_duration(text: str) -> float:
@@ -56,6 +77,9 @@ def _progress_printer() -> Any:
 
     def progress(stage: str, host: str | None, message: str) -> None:
         # host and message are data (an error may read "[/path]"): never markup
+        if stage == "warning":
+            err.print(f"[yellow]warning:[/yellow] {escape(message)}", markup=True)
+            return
         where = f"[bold]{escape(host)}[/bold] " if host else ""
         style = "red" if stage == "error" else "cyan"
         err.print(f"[{style}]{stage:>8}[/{style}] {where}{escape(message)}", markup=True)
@@ -151,6 +175,7 @@ def _exit_for(code: ExitCode, message: str) -> None:
 )
 @click.option("--confirm-within", help="Schedule a rollback unless `confirm RUN_ID` within this.")
 @click.option("--inventory", type=click.Path(path_type=Path), help="Inventory folder.")
+@NORNIR_RESULTS
 def deploy_cmd(
     lab: bool,
     limit: tuple[str, ...],
@@ -166,8 +191,10 @@ def deploy_cmd(
     db: Path | None,
     confirm_within: str | None,
     inventory: Path | None,
+    nornir_results: bool,
 ) -> None:
     """Deploy the intent to switches and cluster: plan, snapshot, commit-confirm, gate, confirm."""
+    from fabric.scheduling import schedule_confirm_window
     from fabric.workflows.deploy import DeployOptions, deploy
 
     paths = ProjectPaths.discover(inventory=inventory)
@@ -185,16 +212,16 @@ def deploy_cmd(
         db=db,
         confirm_within=parse_duration(confirm_within) if confirm_within else None,
         progress=_progress_printer(),
+        on_results=results_printer() if nornir_results else None,
+        schedule_confirm=schedule_confirm_window,
     )
     if insecure:
         click.echo("warning: TLS certificate verification is OFF (--insecure)", err=True)
+    # The intent's warnings are printed by the progress callback, before any progress line.
     report = deploy(paths, opts)
     if output == "json":
         click.echo(json.dumps(report.to_json(), indent=2))
     else:
-        # The intent's warnings first (they are about what is about to be read), then the diffs.
-        for w in report.warnings:
-            click.echo(f"warning: {w}", err=True)
         _print_diffs(report.hosts)
         for p in report.gate_problems:
             click.echo(f"gate: {p}", err=True)
@@ -219,6 +246,7 @@ def deploy_cmd(
 @click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--db", type=click.Path(dir_okay=False, path_type=Path), help="State database.")
 @click.option("--inventory", type=click.Path(path_type=Path), help="Inventory folder.")
+@NORNIR_RESULTS
 def rollback_cmd(
     run_id: str,
     commit: bool,
@@ -229,6 +257,7 @@ def rollback_cmd(
     output: str,
     db: Path | None,
     inventory: Path | None,
+    nornir_results: bool,
 ) -> None:
     """Restore a deploy's snapshots on both sides (dry-run by default: shows the diff)."""
     from fabric.workflows.rollback import RollbackOptions, rollback
@@ -247,6 +276,7 @@ def rollback_cmd(
             ca_file=ca_file,
             db=db,
             progress=_progress_printer(),
+            on_results=results_printer() if nornir_results else None,
         ),
     )
     if output == "json":

@@ -19,6 +19,7 @@ are checked in :mod:`fabric.intent`, which knows the file each value came from.
 from __future__ import annotations
 
 import functools
+import hashlib
 import ipaddress
 import re
 from typing import Annotated, Any, Literal
@@ -385,6 +386,10 @@ class Intent(_Strict):
     # Name indexes, rebuilt when the lists are replaced (model_copy(update=...) keeps them).
     _node_index: tuple[list[Node], dict[str, Node]] | None = PrivateAttr(default=None)
     _switch_index: tuple[list[Switch], dict[str, Switch]] | None = PrivateAttr(default=None)
+
+    def digest(self) -> str:
+        """A short stable hash of the intent (stored with each run)."""
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
 
     def __eq__(self, other: object) -> bool:
         """Equal when the fields are equal (the name indexes do not count)."""

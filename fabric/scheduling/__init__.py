@@ -12,9 +12,9 @@ Library API (the CLI in ``fabric.cli.schedule`` is a thin layer over it):
 See docs/scheduling.md.
 """
 
+from fabric.scheduling.kinds import JOB_FUNCTIONS
 from fabric.scheduling.service import (
     DEFAULT_GRACE,
-    JOB_FUNCTIONS,
     ScheduledJob,
     add_job,
     cancel_job,

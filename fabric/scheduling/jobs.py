@@ -1,6 +1,7 @@
 """The functions scheduled jobs run, referenced by import string from the job store.
 
-Each takes JSON-typed keyword arguments (stored with the job) and returns a :class:`JobResult`
+Each takes JSON-typed keyword arguments (stored with the job) and returns a
+:class:`~fabric.scheduling.kinds.JobResult`
 the scheduler records (outcome, the run it produced, its report). An exception is recorded as
 a failed run. The project is the scheduler's own (``ProjectPaths.discover()``: ``FABRIC_ROOT``,
 ``FABRIC_STATE_DIR``), the one whose state database holds the job.
@@ -8,30 +9,12 @@ a failed run. The project is the scheduler's own (``ProjectPaths.discover()``: `
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypedDict
 
-from fabric.errors import UsageError
+from fabric.models.outcome import Outcome
 from fabric.paths import ProjectPaths
-
-
-class JobResult(TypedDict):
-    """What a job run produced.
-
-    Attributes:
-        outcome: ``ok`` or ``failed`` (e.g. a compliance run with failing checks).
-        run_id: the deploy/rollback/compliance run the job started, if any.
-        report_path: where its report was written, if anywhere.
-        message: one line for the log and ``schedule history``.
-    """
-
-    outcome: str
-    run_id: str | None
-    report_path: str | None
-    message: str
+from fabric.scheduling.kinds import JobResult
 
 
 def _paths() -> ProjectPaths:
@@ -58,7 +41,7 @@ def job_rollback(run_id: str, lab: bool | None = None, reason: str | None = None
     paths = _paths()
     use_lab = _run_was_lab(paths, run_id) if lab is None else lab
     report = rollback(paths, run_id, RollbackOptions(lab=use_lab, commit=True))
-    ok = report.outcome in ("ok", "no-change")
+    ok = report.outcome in (Outcome.OK, Outcome.NO_CHANGE)
     why = f" ({reason})" if reason else ""
     return {
         "outcome": "ok" if ok else "failed",
@@ -79,6 +62,7 @@ def job_deploy(
         limit: host or group names (empty: everything).
         confirm_within: seconds after which the deploy is rolled back unless confirmed.
     """
+    from fabric.scheduling.service import schedule_confirm_window
     from fabric.workflows.deploy import DeployOptions, deploy
 
     report = deploy(
@@ -88,9 +72,10 @@ def job_deploy(
             limit=list(limit or []),
             commit=True,
             confirm_within=float(confirm_within) if confirm_within else None,
+            schedule_confirm=schedule_confirm_window,
         ),
     )
-    ok = report.outcome in ("ok", "no-change")
+    ok = report.outcome in (Outcome.OK, Outcome.NO_CHANGE)
     extra = f"; confirm job {report.confirm_job}" if report.confirm_job else ""
     return {
         "outcome": "ok" if ok else "failed",
@@ -135,37 +120,3 @@ def job_compliance(lab: bool = False, report_dir: str | None = None) -> JobResul
         "report_path": str(folder),
         "message": summary,
     }
-
-
-def _function(kind: str) -> Callable[..., JobResult]:
-    from apscheduler.util import ref_to_obj
-
-    from fabric.scheduling.service import JOB_FUNCTIONS
-
-    ref = JOB_FUNCTIONS.get(kind)
-    if ref is None:
-        raise UsageError(f"unknown job kind {kind!r} (one of {', '.join(JOB_FUNCTIONS)})")
-    func: Callable[..., JobResult] = ref_to_obj(ref)
-    return func
-
-
-def check_params(kind: str, params: dict[str, Any]) -> None:
-    """Check that the job function of ``kind`` takes ``params``.
-
-    Raises:
-        UsageError: unknown kind or parameters the job function does not take.
-    """
-    try:
-        inspect.signature(_function(kind)).bind(**params)
-    except TypeError as exc:
-        raise UsageError(f"job {kind}: bad parameters {sorted(params)}: {exc}") from None
-
-
-def run_job_now(kind: str, params: dict[str, Any]) -> JobResult:
-    """Run the job function of ``kind`` in this process (no claim, no record).
-
-    Raises:
-        UsageError: unknown kind or parameters the job function does not take.
-    """
-    check_params(kind, params)
-    return _function(kind)(**params)

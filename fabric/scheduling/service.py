@@ -54,21 +54,14 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 
 from fabric.errors import RunFailedError, UsageError
+from fabric.models.outcome import Outcome
 from fabric.paths import ProjectPaths
-from fabric.scheduling.jobs import JobResult
+from fabric.scheduling.kinds import JOB_FUNCTIONS, JobResult
 from fabric.scheduling.store import JobRecord, JobRun, ScheduleStore, open_engine
 from fabric.scheduling.timespec import format_duration, from_utc_iso, parse_zone, to_utc_iso
 from fabric.state_db import StateDB, current_user, default_db_path, new_run_id
 
 log = logging.getLogger("fabric.scheduler")
-
-#: Job kinds and the function each runs (by import string: survives restarts).
-JOB_FUNCTIONS: dict[str, str] = {
-    "rollback": "fabric.scheduling.jobs:job_rollback",
-    "confirm-rollback": "fabric.scheduling.jobs:job_rollback",
-    "deploy": "fabric.scheduling.jobs:job_deploy",
-    "compliance": "fabric.scheduling.jobs:job_compliance",
-}
 
 #: Default misfire grace time: a run late by more than this is recorded as missed.
 DEFAULT_GRACE = timedelta(minutes=10)
@@ -526,7 +519,9 @@ class _Recorder:
             )
             try:
                 self.state_db.finish_run(
-                    record_id, "ok" if outcome == "ok" else "failed", error=detail or None
+                    record_id,
+                    Outcome.OK if outcome == "ok" else Outcome.FAILED,
+                    error=detail or None,
                 )
             except Exception:
                 log.exception("job %s: could not record the outcome in the runs table", job_id)
@@ -654,7 +649,7 @@ def run_job_once(
     Raises:
         UsageError: unknown kind, bad parameters, or this occurrence was already claimed.
     """
-    from fabric.scheduling.jobs import check_params, run_job_now
+    from fabric.scheduling.kinds import check_params, run_job_now
 
     check_params(kind, params)
     job_id = job_id or f"exec-{kind}"

@@ -6,8 +6,6 @@ Pure helpers (no device):
   with the top-level blocks fabric manages swapped for the rendered ones, so a replace never
   drops what fabric does not manage (``username``, ``management api``, other interfaces ...).
 * :func:`mask_secrets` hides passwords and secrets in anything printed or stored as a diff.
-* :func:`tls_context` builds the SSL context handed to pyeapi: verified by default (system CA
-  store or a CA bundle), unverified only with ``insecure``.
 
 Nornir task functions (one switch each, ``host.get_connection("napalm", ...)``):
 :func:`eos_prepare_session`, :func:`eos_commit`, :func:`eos_confirm`, :func:`eos_abort_session`,
@@ -20,30 +18,26 @@ through the driver's ``device`` with the commands batched per request (NAPALM's 
 add a session-lock request, a two-request pending-commit check before every commit and
 confirm, and one request per step). A deploy costs a switch 1 (open) + 2 (plan) + 1 (commit)
 + 1 per gate poll + 2 (confirm) requests, over one kept-alive connection
-(:func:`configure_napalm_tls`). The driver's ``config_session`` is never set, so NAPALM's
-``close()`` cannot abort a pending commit-confirm behind the caller's back.
+(:func:`fabric.adapters.eapi.configure_napalm_tls`). The driver's ``config_session`` is never
+set, so NAPALM's ``close()`` cannot abort a pending commit-confirm behind the caller's back.
 """
 
 from __future__ import annotations
 
 import contextlib
 import difflib
-import functools
-import http.client
 import re
-import select
-import socket
-import ssl
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from nornir.core.task import Result
 
+from fabric.adapters.eapi import run_eapi
+from fabric.adapters.napalm_eos import session_commands
 from fabric.errors import RunFailedError
 
 if TYPE_CHECKING:
-    from nornir.core.inventory import Host
     from nornir.core.task import Task
 
 Mode = Literal["replace", "merge"]
@@ -52,6 +46,15 @@ _SECRET_RE = re.compile(
     r"(?P<key>\b(?:password|secret|key|community)\b(?:\s+(?:sha512|md5|0|5|7|8a))?\s+)(?P<val>\S+)",
     re.IGNORECASE,
 )
+
+
+def session_name(run_id: str) -> str:
+    """The EOS config session of a run (letters, digits and ``_`` only).
+
+    >>> session_name("20261126-100000-abc123")
+    'fabric_20261126_100000_abc123'
+    """
+    return "fabric_" + run_id.replace("-", "_")
 
 
 def mask_secrets(text: str) -> str:
@@ -167,188 +170,6 @@ def config_diff(before: str, after: str, before_name: str, after_name: str) -> s
     return "\n".join(lines)
 
 
-# --------------------------------------------------------------------------- TLS and transport
-
-
-def tls_context(*, insecure: bool = False, ca_file: str | None = None) -> ssl.SSLContext:
-    """The SSL context for eAPI over HTTPS.
-
-    Args:
-        insecure: no certificate or hostname verification (the CLI says so loudly).
-        ca_file: a CA bundle to trust instead of the system store.
-    """
-    if insecure:
-        ctx = ssl.create_default_context()
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-        return ctx
-    return ssl.create_default_context(cafile=ca_file)
-
-
-def _dropped(sock: socket.socket) -> bool:
-    """Whether an idle keep-alive socket was closed (or got unexpected data) by the peer.
-
-    An idle HTTP/1.1 connection has nothing to read; readable means EOF or garbage: either
-    way it must not be reused (urllib3 judges pooled connections the same way).
-    """
-    try:
-        if hasattr(select, "poll"):  # select() fails on descriptors >= 1024
-            poller = select.poll()
-            poller.register(sock, select.POLLIN)
-            return bool(poller.poll(0))
-        readable, _, _ = select.select([sock], [], [], 0)
-    except (OSError, ValueError):
-        return True
-    return bool(readable)
-
-
-class _KeepAlive(http.client.HTTPConnection):
-    """An ``http.client`` connection that survives pyeapi's ``close()`` after each request.
-
-    pyeapi closes its transport after every request, so every eAPI round trip would pay a
-    new TCP connection and TLS handshake. This keeps the socket when the last response was
-    read to the end and the server did not ask to close; a socket the server closed while
-    idle is replaced before the next request. :meth:`really_close` closes for good.
-    """
-
-    path: str
-    _fabric_done: http.client.HTTPResponse | None = None
-
-    def putrequest(
-        self, method: str, url: str, skip_host: bool = False, skip_accept_encoding: bool = False
-    ) -> None:
-        self._fabric_done = None
-        if self.sock is not None and _dropped(self.sock):
-            http.client.HTTPConnection.close(self)
-        super().putrequest(method, url, skip_host, skip_accept_encoding)
-
-    def getresponse(self) -> http.client.HTTPResponse:
-        resp = super().getresponse()
-        if not resp.will_close:
-            self._fabric_done = resp
-        return resp
-
-    def close(self) -> None:
-        """Keep the socket if the last exchange completed cleanly; close it otherwise."""
-        done = self._fabric_done
-        if done is not None and done.isclosed() and self.sock is not None:
-            return
-        self.really_close()
-
-    def really_close(self) -> None:
-        """Close the socket (the next request opens a new connection)."""
-        self._fabric_done = None
-        http.client.HTTPConnection.close(self)
-
-    def __str__(self) -> str:
-        scheme = "https" if isinstance(self, http.client.HTTPSConnection) else "http"
-        return f"{scheme}://{self.host}:{self.port}/{self.path}"
-
-
-class KeepAliveHTTPConnection(_KeepAlive):
-    """eAPI over HTTP with keep-alive."""
-
-
-class KeepAliveHTTPSConnection(_KeepAlive, http.client.HTTPSConnection):
-    """eAPI over HTTPS with keep-alive (one TLS handshake per switch and run)."""
-
-
-def _keep_alive_transport(base: Any, tls: bool) -> Any:
-    """A pyeapi ``EapiConnection`` subclass of ``base`` whose transport keeps its connection."""
-
-    class Transport(base):  # type: ignore[misc]
-        def __init__(
-            self,
-            host: str,
-            port: int | None = None,
-            path: str | None = None,
-            username: str | None = None,
-            password: str | None = None,
-            context: ssl.SSLContext | None = None,
-            timeout: float = 60,
-            **kwargs: Any,
-        ) -> None:
-            # napalm passes the arguments this signature names (it inspects it)
-            args: dict[str, Any] = {"port": port, "path": path, "username": username}
-            args.update(password=password, timeout=timeout, **kwargs)
-            if tls:
-                args["context"] = context
-            super().__init__(host, **args)
-            old: Any = vars(self)["transport"]
-            conn: _KeepAlive
-            if tls:
-                conn = KeepAliveHTTPSConnection(
-                    old.host, old.port, timeout=timeout, context=old._context
-                )
-            else:
-                conn = KeepAliveHTTPConnection(old.host, old.port, timeout=timeout)
-            conn.path = old.path
-            self.transport = conn
-
-        def close(self) -> None:
-            """Close the kept connection (napalm's ``close()`` calls this)."""
-            self.transport.really_close()
-
-    Transport.__name__ = Transport.__qualname__ = f"KeepAlive{base.__name__}"
-    return Transport
-
-
-@functools.cache
-def keep_alive_transport(name: str) -> Any:
-    """The keep-alive pyeapi transport class for ``http`` or ``https``; None for others."""
-    import pyeapi.eapilib
-
-    if name == "https":
-        return _keep_alive_transport(pyeapi.eapilib.HttpsEapiConnection, tls=True)
-    if name == "http":
-        return _keep_alive_transport(pyeapi.eapilib.HttpEapiConnection, tls=False)
-    return None
-
-
-def configure_napalm_tls(
-    host: Host, *, insecure: bool, ca_file: str | None, timeout: float | None = None
-) -> str:
-    """Put the SSL context, timeout and keep-alive transport in ``host``'s NAPALM options.
-
-    A CA bundle comes from ``ca_file`` if given, else ``optional_args.ca_file`` of the inventory
-    (in lab mode: the lab's CA, set by the lab overlay), else the system store. pyeapi accepts
-    an ``ssl.SSLContext`` as ``context``; without one it would silently *disable* verification.
-    The ``http``/``https`` transports are swapped for keep-alive versions of the same classes
-    (NAPALM accepts a transport class): a deploy makes one TLS handshake per switch, not one
-    per eAPI request.
-
-    Returns:
-        A short description of the TLS policy for the report (``verified (CA ...)`` ...).
-    """
-    from nornir.core.inventory import ConnectionOptions
-
-    opts = host.get_connection_parameters("napalm")
-    extras: dict[str, Any] = dict(opts.extras or {})
-    optional = dict(extras.get("optional_args") or {})
-    bundle = ca_file or optional.pop("ca_file", None)
-    optional.pop("ca_file", None)
-    optional["context"] = tls_context(insecure=insecure, ca_file=bundle)
-    transport = optional.get("transport", optional.get("eos_transport", "https"))
-    if isinstance(transport, str):
-        keep_alive = keep_alive_transport(transport)
-        if keep_alive is not None:
-            optional["transport"] = keep_alive
-    extras["optional_args"] = optional
-    if timeout is not None:
-        extras["timeout"] = timeout
-    host.connection_options["napalm"] = ConnectionOptions(
-        hostname=opts.hostname,
-        port=opts.port,
-        username=opts.username,
-        password=opts.password,
-        platform=opts.platform or "eos",
-        extras=extras,
-    )
-    if insecure:
-        return "NOT VERIFIED (--insecure)"
-    return f"verified (CA {bundle})" if bundle else "verified (system CA store)"
-
-
 # --------------------------------------------------------------------------- tasks
 
 
@@ -374,7 +195,7 @@ def _driver(task: Task) -> Any:
 
 def _eapi(device: Any, commands: list[Any], encoding: str = "json") -> list[dict[str, Any]]:
     """One eAPI request (``runCmds``) with ``commands`` over the driver's connection."""
-    return list(device._run_commands(commands, encoding=encoding))
+    return run_eapi(device, commands, encoding)
 
 
 def other_pending_sessions(text: str, own: str) -> list[str]:
@@ -433,33 +254,13 @@ def pending_from_detail(detail: dict[str, Any], uptime: float) -> dict[str, int]
     }
 
 
-def _session_commands(session: str, config: str, replace: bool) -> list[Any]:
-    """The eAPI commands that load ``config`` into ``session`` (NAPALM's conversions)."""
-    from napalm.eos.eos import EOSDriver
-
-    commands: list[Any] = [f"configure session {session}"]
-    if replace:
-        commands.append("rollback clean-config")
-    for raw in config.splitlines():
-        line = raw.strip()
-        if line.startswith("!") and not line.startswith("!!"):
-            continue
-        commands.append(line)
-    for start, depth in [(s, d) for (s, d) in EOSDriver.HEREDOC_COMMANDS if s in commands]:
-        commands = EOSDriver._multiline_convert(commands, start=start, depth=depth)
-    commands = EOSDriver._mode_comment_convert(commands)
-    if "end" not in commands:
-        commands.append("end")
-    return commands
-
-
 def _load_and_diff(device: Any, session: str, config: str, replace: bool, abort: bool) -> str:
     """Load ``config`` into ``session`` and return EOS's diff, in one eAPI request.
 
     With ``abort`` the session is aborted in the same request (a dry-run leaves nothing). A
     refused line aborts the session (best effort) and raises.
     """
-    commands = _session_commands(session, config, replace)
+    commands = session_commands(session, config, replace=replace)
     commands.append(f"show session-config named {session} diffs")
     if abort:
         commands.append(f"configure session {session} abort")

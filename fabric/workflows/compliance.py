@@ -3,7 +3,7 @@
 Online, every host is read in one Nornir run (switches through NAPALM, nodes over SSH, the
 cluster through the ``kubernetes`` client; :mod:`fabric.steps.collect`). Offline
 (``from_dir``), the same state is read from saved outputs and nothing is contacted. Either
-way the checks are pure functions of :class:`~fabric.checks.state.FabricState`.
+way the checks are pure functions of :class:`~fabric.checks.evidence.Evidence`.
 
 A host that cannot be reached or parsed is a :class:`~fabric.reports.model.HostProblem`
 (exit code 5), never a pass.
@@ -19,10 +19,11 @@ from typing import Any, Literal
 
 from fabric.checks import load_catalog
 from fabric.checks.base import Check, Status, Verdict, worst
-from fabric.checks.state import FabricState, HostFailure, node_state_text, switch_state_text
-from fabric.errors import ParseError, UnreachableError
+from fabric.checks.evidence import Evidence, node_state_text, switch_state_text
+from fabric.errors import UnreachableError
 from fabric.intent import load_intent
 from fabric.models.intent import Intent
+from fabric.models.observed import Role
 from fabric.paths import ProjectPaths
 from fabric.reports.model import (
     ComplianceReport,
@@ -33,14 +34,9 @@ from fabric.reports.model import (
     TopoSwitch,
 )
 from fabric.rundefs import load_run_definition
-from fabric.steps.collect import (
-    ClusterState,
-    NodeState,
-    Role,
-    SwitchState,
-    failure_kind,
-    load_saved_host,
-)
+from fabric.runs.collection import CountFn, collect_into, failure_of
+from fabric.runs.connect import ResultsFn, open_nornir
+from fabric.steps.collect.offline import load_saved_host
 from fabric.steps.render import render_calico_objects, render_switch_config
 
 TASK_NAME = "compliance"
@@ -61,6 +57,8 @@ class ComplianceOptions:
         insecure: do not verify the switches' TLS certificates.
         ca_file: CA bundle for the switches (else the inventory's / the lab's, else the
             system store).
+        on_results: called with the collection's per-host Nornir results.
+        count: called as hosts are collected (``stage, done, total``), for a progress bar.
     """
 
     lab: bool = False
@@ -72,6 +70,8 @@ class ComplianceOptions:
     node_command: str | None = None
     insecure: bool = False
     ca_file: str | None = None
+    on_results: ResultsFn | None = None
+    count: CountFn | None = None
 
 
 def intent_hosts(intent: Intent) -> dict[str, Role]:
@@ -91,71 +91,48 @@ def default_checks(paths: ProjectPaths) -> tuple[list[Any] | None, str]:
     return rundef.options.get("checks"), rundef.file
 
 
-def _put(state: FabricState, host: str, value: SwitchState | NodeState | ClusterState) -> None:
-    if isinstance(value, SwitchState):
-        state.switches[host] = value
-    elif isinstance(value, NodeState):
-        state.nodes[host] = value
-    else:
-        state.cluster = value
-
-
-def load_offline(state: FabricState, directory: Path) -> None:
-    """Fill ``state`` from saved outputs (layout: :mod:`fabric.steps.collect`)."""
+def load_offline(state: Evidence, directory: Path) -> None:
+    """Fill ``state`` from saved outputs (layout: :mod:`fabric.steps.collect.outputs`)."""
     for host, role in intent_hosts(state.intent).items():
         try:
-            _put(state, host, load_saved_host(host, role, directory))
+            state.observe(host, load_saved_host(host, role, directory))
         except (UnreachableError, OSError, UnicodeDecodeError) as exc:
-            bad = isinstance(exc, (ParseError, UnicodeDecodeError))
-            state.failures[host] = HostFailure(
-                host, role, "unparsable" if bad else "unreachable", str(exc)
-            )
+            state.failures[host] = failure_of(host, role, exc)
 
 
-def collect_online(state: FabricState, paths: ProjectPaths, options: ComplianceOptions) -> None:
+def collect_online(state: Evidence, paths: ProjectPaths, options: ComplianceOptions) -> None:
     """Fill ``state`` by reading every host in one Nornir run."""
-    from fabric.inventory import init_nornir
-    from fabric.steps.collect import collect_host_state, ssh_client_loop
-    from fabric.steps.eos import configure_napalm_tls
+    from fabric.steps.collect.ssh import ssh_client_loop
 
     roles = intent_hosts(state.intent)
-    nr = init_nornir(paths, lab=options.lab, num_workers=options.workers)
-    nr = nr.filter(filter_func=lambda h: h.name in roles)
-    for name, role in roles.items():
-        if role == "switch" and name in nr.inventory.hosts:
-            # Verified TLS (pyeapi without a context silently skips verification) and a
-            # keep-alive transport: one TLS handshake per switch instead of one per request.
-            configure_napalm_tls(
-                nr.inventory.hosts[name], insecure=options.insecure, ca_file=options.ca_file
-            )
+    # Verified TLS (pyeapi without a context silently skips verification) and a kept-alive
+    # connection: one TLS handshake per switch instead of one per request.
+    nr, _policy = open_nornir(
+        paths,
+        lab=options.lab,
+        workers=options.workers,
+        dry_run=True,
+        insecure=options.insecure,
+        ca_file=options.ca_file,
+        switches=[h for h, r in roles.items() if r == "switch"],
+    )
     try:
         # Every node's SSH session runs on one shared asyncssh loop (the workers wait on it).
         with ssh_client_loop():
-            results = nr.run(
-                task=collect_host_state,
+            collect_into(
+                state,
+                nr,
+                roles,
                 save_raw=options.save_raw,
                 node_command=options.node_command,
-                on_failed=True,
+                on_results=options.on_results,
+                count=options.count,
             )
     finally:
         nr.close_connections(on_good=True, on_failed=True)
-    for host, role in roles.items():
-        multi = results.get(host)
-        if multi is None:
-            state.failures[host] = HostFailure(host, role, "unreachable", "not in the inventory")
-            continue
-        first = multi[0]
-        if multi.failed or first.exception is not None:
-            exc = first.exception or next((r.exception for r in multi if r.exception), None)
-            msg = str(exc) if exc is not None else "collection failed"
-            if exc is not None and not isinstance(exc, UnreachableError):
-                msg = f"{type(exc).__name__}: {msg}"
-            state.failures[host] = HostFailure(host, role, failure_kind(exc), msg)
-            continue
-        _put(state, host, first.result)
 
 
-def build_topology(state: FabricState, verdicts_status: dict[str, Status]) -> Topology:
+def build_topology(state: Evidence, verdicts_status: dict[str, Status]) -> Topology:
     """The picture: every switch and node, and each node-switch session from both ends."""
     topo = Topology(cluster=state.intent.cluster.name)
     for sw in state.intent.switches:
@@ -201,12 +178,12 @@ def build_topology(state: FabricState, verdicts_status: dict[str, Status]) -> To
     return topo
 
 
-def judge(state: FabricState, checks: list[Check[Any]]) -> list[Verdict]:
+def judge(state: Evidence, checks: list[Check[Any]]) -> list[Verdict]:
     """Run every check on ``state`` (pure), in catalog order."""
     return [c.test(state) for c in checks]
 
 
-def prepare_state(paths: ProjectPaths) -> FabricState:
+def prepare_state(paths: ProjectPaths) -> Evidence:
     """The intent and what it renders, with no device state yet.
 
     Raises:
@@ -215,7 +192,7 @@ def prepare_state(paths: ProjectPaths) -> FabricState:
     report = load_intent(paths)
     intent = report.intent
     assert intent is not None  # load_intent raises otherwise
-    return FabricState(
+    return Evidence(
         intent=intent,
         issues=list(report.issues),
         switch_configs={s.name: render_switch_config(s, paths.templates) for s in intent.switches},
@@ -255,7 +232,7 @@ def run_compliance(paths: ProjectPaths, options: ComplianceOptions) -> Complianc
 
 
 def report_from_state(
-    state: FabricState,
+    state: Evidence,
     checks: list[Check[Any]],
     *,
     mode: Literal["online", "offline"] = "offline",

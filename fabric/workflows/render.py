@@ -20,6 +20,7 @@ from fabric.intent import load_intent
 from fabric.inventory import RawInventory
 from fabric.models.intent import Intent
 from fabric.paths import ProjectPaths
+from fabric.runs.secrets import password_secret, resolve_secret
 from fabric.steps.render import (
     CalicoObject,
     dump_documents,
@@ -84,6 +85,52 @@ def select_hosts(intent: Intent, limit: list[str] | None, groups: dict[str, set[
         else:
             raise UsageError(f"--limit {item}: no such host or group in the inventory")
     return chosen
+
+
+@dataclass
+class Selection:
+    """What the intent renders for the hosts a ``--limit`` selects (secrets resolved).
+
+    Attributes:
+        intent: the whole intent.
+        chosen: the selected host names.
+        configs: each selected switch's rendered configuration.
+        objects: the selected Calico objects (with the BGP password Secret they need first).
+        warnings: the intent's warnings, as text.
+    """
+
+    intent: Intent
+    chosen: set[str]
+    configs: dict[str, str]
+    objects: list[CalicoObject]
+    warnings: list[str]
+
+
+def render_selection(paths: ProjectPaths, limit: list[str]) -> Selection:
+    """Validate the intent and render the hosts ``limit`` selects (nothing is contacted).
+
+    Raises:
+        ValidationError: the intent is invalid.
+        UsageError: ``limit`` names no host or group, or selects nothing to deploy; a secret
+            reference cannot be resolved.
+    """
+    report = load_intent(paths)
+    intent = report.intent
+    assert intent is not None and report.raw is not None  # load_intent raises otherwise
+    chosen = select_hosts(intent, limit, group_members(report.raw))
+    configs: dict[str, str] = {}
+    for sw in intent.switches:
+        if sw.name in chosen:
+            refs = [sw.data.bgp_password_ref] if sw.data.bgp_password_ref else []
+            secrets = {r: resolve_secret(r) for r in refs}
+            configs[sw.name] = render_switch_config(sw, paths.templates, secrets)
+    objects = [o for o in render_calico_objects(intent, paths.templates) if o.host in chosen]
+    secret = password_secret(intent, objects)
+    if secret is not None:
+        objects.insert(0, secret)
+    if not configs and not objects:
+        raise UsageError("nothing to deploy: --limit selects no switch and no Calico object")
+    return Selection(intent, chosen, configs, objects, [str(w) for w in report.warnings])
 
 
 def render_all(

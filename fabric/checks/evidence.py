@@ -1,6 +1,6 @@
 """Everything a check judges: the intent, what was rendered from it, and what was collected.
 
-:class:`FabricState` is built once per compliance run (online from the collection steps,
+:class:`Evidence` is built once per compliance run (online from the collection steps,
 offline from saved outputs) and handed to every check. Derived facts that several checks need
 (each node's IPAM blocks, the pods outside their node's blocks, what each node should
 advertise) are computed here once, in time linear in nodes + pods + blocks.
@@ -16,14 +16,27 @@ from typing import TYPE_CHECKING, Literal
 
 from fabric.errors import Issue
 from fabric.models.intent import Intent, Node, PeerData, Switch
-from fabric.steps.collect import ClusterState, NodeState, PodInfo, SwitchState
+from fabric.models.observed import (
+    IPNetwork,
+    Observed,
+    ObservedCluster,
+    ObservedNode,
+    ObservedSwitch,
+    PodInfo,
+)
 
 if TYPE_CHECKING:
     from fabric.models.parsed import BgpPeer, CalicoPeer
     from fabric.steps.render import CalicoObject
 
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 DEFAULT_VRF = "default"
+#: Cached properties of :class:`Evidence` computed from the cluster's objects.
+_DERIVED_FROM_CLUSTER = (
+    "blocks_by_node",
+    "calico_node_addresses",
+    "pods_outside_blocks",
+    "expected_advertisements",
+)
 
 
 @dataclass(frozen=True)
@@ -55,7 +68,7 @@ class PodOutsideBlock:
 
 
 @dataclass
-class FabricState:
+class Evidence:
     """The input of every check.
 
     Attributes:
@@ -67,21 +80,48 @@ class FabricState:
         nodes: parsed node state by host.
         cluster: the cluster's objects (None: not collected).
         failures: hosts that could not be reached or parsed.
+        scope: the hosts to judge (None: every host of the intent). The deploy gate judges
+            only the hosts it is still waiting for.
     """
 
     intent: Intent
     issues: list[Issue] = field(default_factory=list)
     switch_configs: dict[str, str] = field(default_factory=dict)
     calico_objects: list[CalicoObject] = field(default_factory=list)
-    switches: dict[str, SwitchState] = field(default_factory=dict)
-    nodes: dict[str, NodeState] = field(default_factory=dict)
-    cluster: ClusterState | None = None
+    switches: dict[str, ObservedSwitch] = field(default_factory=dict)
+    nodes: dict[str, ObservedNode] = field(default_factory=dict)
+    cluster: ObservedCluster | None = None
     failures: dict[str, HostFailure] = field(default_factory=dict)
+    scope: frozenset[str] | None = None
     _peers_by_labels: dict[tuple[tuple[str, str], ...], list[PeerData]] = field(
         default_factory=dict, repr=False, compare=False
     )
 
     # ------------------------------------------------------------------ lookups
+
+    @property
+    def judged_switches(self) -> list[Switch]:
+        """The intent's switches in scope, in intent order."""
+        scope = self.scope
+        return [s for s in self.intent.switches if scope is None or s.name in scope]
+
+    @property
+    def judged_nodes(self) -> list[Node]:
+        """The intent's nodes in scope, in intent order."""
+        scope = self.scope
+        return [n for n in self.intent.nodes if scope is None or n.name in scope]
+
+    def observe(self, host: str, observed: Observed) -> None:
+        """Record what a collector read from ``host`` (and forget an earlier failure)."""
+        self.failures.pop(host, None)
+        if isinstance(observed, ObservedSwitch):
+            self.switches[host] = observed
+        elif isinstance(observed, ObservedNode):
+            self.nodes[host] = observed
+        else:
+            self.cluster = observed
+            for name in _DERIVED_FROM_CLUSTER:  # cached facts of the previous cluster read
+                self.__dict__.pop(name, None)
 
     @cached_property
     def nodes_by_switch(self) -> dict[str, list[Node]]:
@@ -165,13 +205,7 @@ class FabricState:
     @cached_property
     def blocks_by_node(self) -> dict[str, list[IPNetwork]] | None:
         """Each node's IPAM blocks from BlockAffinity (None: not readable)."""
-        if self.cluster is None or self.cluster.block_affinities is None:
-            return None
-        out: dict[str, list[IPNetwork]] = defaultdict(list)
-        for b in self.cluster.block_affinities:
-            if not b.deleted and b.state == "confirmed":
-                out[b.node].append(b.cidr)
-        return dict(out)
+        return None if self.cluster is None else self.cluster.blocks_by_node
 
     def is_pod_network_ip(self, pod: PodInfo) -> bool:
         """True for a pod with its own address in the pod CIDR (not host-network)."""

@@ -1,0 +1,112 @@
+"""Collect hosts into the evidence: one Nornir run, each host's observed state or its failure.
+
+Shared by compliance (every host once) and the deploy gate (the hosts it still waits for, at
+every poll), so both judge state built the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nornir.core.processor import Processor
+
+from fabric.checks.evidence import Evidence, HostFailure
+from fabric.errors import UnreachableError
+from fabric.models.observed import Role
+from fabric.runs.connect import ResultsFn, run_on
+from fabric.runs.failures import classify
+from fabric.steps.collect import collect_host_state
+from fabric.steps.collect.outputs import SWITCH_COMMANDS
+
+if TYPE_CHECKING:
+    from nornir.core import Nornir
+    from nornir.core.inventory import Host
+    from nornir.core.task import AggregatedResult, MultiResult, Task
+
+#: ``count(stage, done, total)``: hosts finished so far in a collection (for a progress bar).
+CountFn = Callable[[str, int, int], None]
+
+
+class _Counter(Processor):
+    """A Nornir processor that reports each host's completion (Nornir's public hook)."""
+
+    def __init__(self, stage: str, total: int, count: CountFn) -> None:
+        self.stage, self.total, self.count = stage, total, count
+        self.done = 0
+
+    def task_started(self, task: Task) -> None:
+        self.count(self.stage, 0, self.total)
+
+    def task_completed(self, task: Task, result: AggregatedResult) -> None:
+        return None
+
+    def task_instance_started(self, task: Task, host: Host) -> None:
+        return None
+
+    def task_instance_completed(self, task: Task, host: Host, result: MultiResult) -> None:
+        self.done += 1  # Nornir calls this from its worker threads; += on an int is atomic enough
+        self.count(self.stage, self.done, self.total)
+
+    def subtask_instance_started(self, task: Task, host: Host) -> None:
+        return None
+
+    def subtask_instance_completed(self, task: Task, host: Host, result: MultiResult) -> None:
+        return None
+
+
+def failure_of(host: str, role: str, exc: BaseException | None) -> HostFailure:
+    """The evidence's record of a host that could not be collected (classified once)."""
+    msg = str(exc) if exc is not None else "collection failed"
+    if exc is not None and not isinstance(exc, UnreachableError):
+        msg = f"{type(exc).__name__}: {msg}"
+    if classify(exc) == "protocol":
+        return HostFailure(host, role, "unparsable", msg)
+    return HostFailure(host, role, "unreachable", msg)
+
+
+def collect_into(
+    evidence: Evidence,
+    nr: Nornir,
+    hosts: dict[str, Role],
+    *,
+    stage: str = "collect",
+    save_raw: Path | None = None,
+    node_command: str | None = None,
+    switch_commands: Sequence[str] = SWITCH_COMMANDS,
+    on_results: ResultsFn | None = None,
+    count: CountFn | None = None,
+) -> None:
+    """Read ``hosts`` (name -> role) in one Nornir run into ``evidence``.
+
+    Each host read is recorded with :meth:`Evidence.observe` (an earlier failure forgotten); a
+    host that fails, or is not in the inventory, gets a :class:`HostFailure`. Node SSH should
+    run inside :func:`fabric.steps.collect.ssh.ssh_client_loop` (the caller chooses the loop).
+    """
+    if not hosts:
+        return
+    runner: Any = nr
+    if count is not None:
+        runner = nr.with_processors([_Counter(stage, len(hosts), count)])
+    results = run_on(
+        runner,
+        hosts,
+        collect_host_state,
+        stage,
+        on_results,
+        save_raw=save_raw,
+        node_command=node_command,
+        switch_commands=switch_commands,
+    )
+    for host, role in hosts.items():
+        multi = results.get(host)
+        if multi is None:
+            evidence.failures[host] = HostFailure(host, role, "unreachable", "not in the inventory")
+            continue
+        first = multi[0]
+        if multi.failed or first.exception is not None:
+            exc = first.exception or next((r.exception for r in multi if r.exception), None)
+            evidence.failures[host] = failure_of(host, role, exc)
+            continue
+        evidence.observe(host, first.result)
