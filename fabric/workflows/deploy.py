@@ -60,6 +60,13 @@ ConfirmScheduler = Callable[..., str]
 KILL_ENV = "FABRIC_DEPLOY_KILL_AT"
 
 
+#: The options stored with a run (``runs show``; the scheduler reads ``lab`` back).
+_STORED_OPTIONS = (
+    *("lab", "limit", "commit", "mode", "revert_in", "gate_timeout", "rollback", "workers"),
+    *("insecure", "ca_file", "confirm_within"),
+)
+
+
 @dataclass
 class DeployOptions:
     """Options of one deploy (the CLI flags of ``run deploy``) and its collaborators."""
@@ -84,11 +91,7 @@ class DeployOptions:
 
     def to_json(self) -> dict[str, Any]:
         """The options as stored with the run (no callbacks)."""
-        keys = ("lab", "commit", "mode", "revert_in", "gate_timeout", "rollback", "workers")
-        out: dict[str, Any] = {k: getattr(self, k) for k in keys}
-        out.update(limit=list(self.limit), insecure=self.insecure, ca_file=self.ca_file)
-        out["confirm_within"] = self.confirm_within
-        return out
+        return {k: getattr(self, k) for k in _STORED_OPTIONS}
 
     def check(self) -> None:
         """Refuse bad options before anything is read or contacted.
@@ -123,14 +126,8 @@ class DeployReport(RunReport):
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict (diffs are masked)."""
-        out = super().to_json()
-        out.update(
-            tls=self.tls,
-            gate_problems=self.gate_problems,
-            warnings=self.warnings,
-            confirm_job=self.confirm_job,
-        )
-        return out
+        extra = ("tls", "gate_problems", "warnings", "confirm_job")
+        return {**super().to_json(), **{k: getattr(self, k) for k in extra}}
 
 
 class _Deploy:
@@ -283,7 +280,8 @@ class _Deploy:
         if rendered.objects:
             cluster = rendered.intent.cluster.name
             try:
-                self.client = self._client(cluster)
+                assert self.nr is not None
+                self.client = cluster_client(self.nr, cluster, insecure=self.opts.insecure)
                 self.changes = plan_calico(self.client, rendered.objects)
             except FabricError as exc:
                 self.fail(cluster, "calico", exc)
@@ -293,12 +291,6 @@ class _Deploy:
                     r.diff = f"{r.diff}\n{ch.diff}".strip()
                 self.say("plan", ch.host, f"{ch.key}: {ch.action}")
         return not any(r.error for r in self.report.hosts)
-
-    def _client(self, cluster: str) -> CalicoClient:
-        if self.client is None:
-            assert self.nr is not None
-            self.client = cluster_client(self.nr, cluster, insecure=self.opts.insecure)
-        return self.client
 
     def _abort_open_sessions(self, names: Collection[str] | None = None) -> None:
         """Abort the uncommitted sessions the plan left open (best effort, errors noted)."""
@@ -401,8 +393,8 @@ class _Deploy:
     def _undo(self, reason: str) -> DeployReport:
         """Undo every host changed in this run (unless --no-rollback)."""
         opts = self.opts
+        committed = [r.host for r in self.report.hosts if r.kind == "switch" and r.committed]
         if not opts.rollback:
-            committed = [r.host for r in self.report.hosts if r.kind == "switch" and r.committed]
             if committed:
                 self.say(
                     "rollback",
@@ -426,7 +418,6 @@ class _Deploy:
                 for ch in reversed(self.applied)
             ],
         )
-        committed = [r.host for r in self.report.hosts if r.kind == "switch" and r.committed]
         if committed and self.nr is not None:
             targets = [SwitchTarget(n, self.plans[n].running, self.session) for n in committed]
             problems += restore.switches(self.nr, targets)
