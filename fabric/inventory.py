@@ -131,23 +131,59 @@ class FabricInventory:
         return data if isinstance(data, dict) else {}
 
     def load(self) -> Any:
-        """Build the Nornir inventory (hosts, groups with their parents, defaults)."""
-        from nornir.core.inventory import Group, Groups, Host, Hosts, Inventory, ParentGroups
-        from nornir.plugins.inventory.simple import _get_defaults, _get_inventory_element
+        """Build the Nornir inventory (hosts, groups with their parents, defaults).
 
-        defaults = _get_defaults(self._read(self.defaults_file))
-        hosts = Hosts()
-        for n, h in self._read(self.host_file).items():
-            hosts[n] = _get_inventory_element(Host, h or {}, n, defaults)
+        With Nornir's public inventory classes, field for field as SimpleInventory fills them
+        (``tests/test_inventory.py`` proves both give the same inventory).
+        """
+        from nornir.core.inventory import Defaults, Group, Groups, Host, Hosts, Inventory
+
+        d = self._read(self.defaults_file)
+        defaults = Defaults(
+            **_fields(d), data=d.get("data"), connection_options=_connection_options(d)
+        )
+        group_data = self._read(self.group_file)
         groups = Groups()
-        for n, g in self._read(self.group_file).items():
-            groups[n] = _get_inventory_element(Group, g or {}, n, defaults)
-        # Until here ``.groups`` holds the parents' names (Nornir's own two-step hack).
-        for g in groups.values():
-            g.groups = ParentGroups([groups[name] for name in g.groups])  # type: ignore[index]
-        for h in hosts.values():
-            h.groups = ParentGroups([groups[name] for name in h.groups])  # type: ignore[index]
+        for name, g in group_data.items():
+            groups[name] = _element(Group, name, g or {}, defaults)
+        for name, g in group_data.items():
+            groups[name].groups = _parents(groups, (g or {}).get("groups"))
+        hosts = Hosts()
+        for name, h in self._read(self.host_file).items():
+            hosts[name] = _element(Host, name, h or {}, defaults)
+            hosts[name].groups = _parents(groups, (h or {}).get("groups"))
         return Inventory(hosts=hosts, groups=groups, defaults=defaults)
+
+
+def _fields(data: dict[str, Any]) -> dict[str, Any]:
+    keys = ("hostname", "port", "username", "password", "platform")
+    return {k: data.get(k) for k in keys}
+
+
+def _connection_options(data: dict[str, Any]) -> dict[str, Any]:
+    from nornir.core.inventory import ConnectionOptions
+
+    return {
+        name: ConnectionOptions(**_fields(c or {}), extras=(c or {}).get("extras"))
+        for name, c in (data.get("connection_options") or {}).items()
+    }
+
+
+def _element(cls: Any, name: str, data: dict[str, Any], defaults: Any) -> Any:
+    """A Host or Group (groups are set afterwards, once every group exists)."""
+    return cls(
+        name=name,
+        **_fields(data),
+        data=data.get("data"),
+        defaults=defaults,
+        connection_options=_connection_options(data),
+    )
+
+
+def _parents(groups: Any, names: Any) -> Any:
+    from nornir.core.inventory import ParentGroups
+
+    return ParentGroups([groups[n] for n in names or []])
 
 
 def init_nornir(

@@ -32,6 +32,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, NamedTuple, TypeAlias
 
+from fabric.adapters.ttp import (
+    REGEX_HEAD,
+    REGEX_TAIL,
+    TtpLine,
+    TtpTemplateError,
+    load_group,
+)
 from fabric.errors import FabricError, ParseError
 
 Engine = Literal["lines", "ttp"]
@@ -69,8 +76,6 @@ class _Form:
 #: kind, output names, group names, constants (see :func:`_combine`).
 _Spec: TypeAlias = tuple[str, tuple[str, ...], tuple[str, ...], tuple[tuple[str, str], ...]]
 
-_TTP_HEAD = "\\n"
-_TTP_TAIL = "[\\t ]*(?=\\n|\\r\\n)"
 _GROUP_RE = re.compile(r"\(\?P<([A-Za-z_][A-Za-z0-9_]*)>")
 
 
@@ -84,9 +89,9 @@ def _combine(forms: Sequence[_Form]) -> tuple[re.Pattern[str], dict[str, _Spec]]
     index: dict[str, _Spec] = {}
     for k, form in enumerate(forms):
         body = form.regex.pattern
-        if not (body.startswith(_TTP_HEAD) and body.endswith(_TTP_TAIL)):
+        if not (body.startswith(REGEX_HEAD) and body.endswith(REGEX_TAIL)):
             raise TemplateError(f"unexpected TTP regex shape: {body!r}")
-        body = body[len(_TTP_HEAD) : -len(_TTP_TAIL)]
+        body = body[len(REGEX_HEAD) : -len(REGEX_TAIL)]
         body = _GROUP_RE.sub(lambda m, k=k: f"(?P<g{k}_{m.group(1)}>", body)  # type: ignore[misc]
         parts.append(f"(?P<f{k}>{body})")
         index[f"f{k}"] = (
@@ -140,49 +145,17 @@ _DOC_RE = re.compile(r"<doc>(.*?)</doc>", re.S)
 
 
 def _compile(path: Path) -> LineTemplate:
-    import ttp  # imported lazily: TTP is slow to import and only needed here
-
     text = path.read_text(encoding="utf-8")
     doc_match = _DOC_RE.search(text)
     if doc_match is None:
         raise TemplateError(f"{path}: no <doc> block")
     try:
-        parser = ttp.ttp(template=text, log_level="CRITICAL")
-    except (Exception, SystemExit) as exc:  # TTP exits on a template it cannot load
-        raise TemplateError(f"{path}: TTP cannot load the template: {exc!r}") from None
-    templates = parser._templates
-    if len(templates) != 1 or len(templates[0].groups) != 1:
-        raise TemplateError(f"{path}: expected exactly one <group>")
-    group = templates[0].groups[0]
-    if group.method != "table" or group.children or group.re or group.end_re:
+        group = load_group(text)
+    except TtpTemplateError as exc:
+        raise TemplateError(f"{path}: {exc}") from None
+    if group.method != "table" or group.has_children or group.has_group_regexes:
         raise TemplateError(f"{path}: the group must use method='table' and have no children")
-    forms: list[_Form] = []
-    for regex in group.start_re:
-        kind: str | None = None
-        captures: list[tuple[str, str]] = []
-        constants: list[tuple[str, str]] = []
-        pattern: re.Pattern[str] = regex["REGEX"]
-        for name, var in regex["VARIABLES"].items():
-            out = str(var.var_name_original)
-            if name in pattern.groupindex:
-                captures.append((name, out))
-            for fn in var.functions:
-                if fn["name"] == "let" and len(fn["args"]) == 2:
-                    key, value = str(fn["args"][0]), str(fn["args"][1])
-                else:
-                    # set() is not allowed: TTP compares a set() line with the template text
-                    # exactly, so it would not match aligned output; capture a word and let().
-                    raise TemplateError(
-                        f"{path}: function {fn['name']!r} is not supported by the line engine "
-                        "(use regex patterns and let('kind', ...); convert values in Python)"
-                    )
-                if key == "kind":
-                    kind = value
-                else:
-                    constants.append((key, value))
-        if kind is None:
-            raise TemplateError(f"{path}: a line form sets no kind: {pattern.pattern!r}")
-        forms.append(_Form(pattern, kind, tuple(captures), tuple(constants)))
+    forms = [_form(path, line) for line in group.lines]
     combined, index = _combine(forms)
     return LineTemplate(
         path=path,
@@ -192,6 +165,32 @@ def _compile(path: Path) -> LineTemplate:
         combined=combined,
         index=index,
     )
+
+
+def _form(path: Path, line: TtpLine) -> _Form:
+    """A line form from one compiled TTP line (its kind and constants from ``let()``)."""
+    kind: str | None = None
+    captures: list[tuple[str, str]] = []
+    constants: list[tuple[str, str]] = []
+    for var in line.variables:
+        if var.group in line.regex.groupindex:
+            captures.append((var.group, var.name))
+        for fn, args in var.functions:
+            if fn != "let" or len(args) != 2:
+                # set() is not allowed: TTP compares a set() line with the template text
+                # exactly, so it would not match aligned output; capture a word and let().
+                raise TemplateError(
+                    f"{path}: function {fn!r} is not supported by the line engine "
+                    "(use regex patterns and let('kind', ...); convert values in Python)"
+                )
+            key, value = str(args[0]), str(args[1])
+            if key == "kind":
+                kind = value
+            else:
+                constants.append((key, value))
+    if kind is None:
+        raise TemplateError(f"{path}: a line form sets no kind: {line.regex.pattern!r}")
+    return _Form(line.regex, kind, tuple(captures), tuple(constants))
 
 
 @functools.lru_cache(maxsize=64)

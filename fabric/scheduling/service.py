@@ -45,7 +45,6 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.job import Job
 from apscheduler.jobstores.base import ConflictingIdError, JobLookupError
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_STOPPED, BaseScheduler, MaxInstancesReachedError
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
@@ -53,6 +52,7 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 
+from fabric.adapters.apscheduler import PollingScheduler
 from fabric.errors import RunFailedError, UsageError
 from fabric.models.outcome import Outcome
 from fabric.paths import ProjectPaths
@@ -420,23 +420,6 @@ class _ClaimingExecutor(ThreadPoolExecutor):  # type: ignore[misc]
             raise
 
 
-class _FabricScheduler(BackgroundScheduler):  # type: ignore[misc]
-    """A background scheduler that polls the shared store and survives store races."""
-
-    def __init__(self, *, poll_interval: float, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._poll = poll_interval
-
-    def _process_jobs(self) -> float:
-        try:
-            wait: float | None = super()._process_jobs()
-        except JobLookupError as exc:
-            # Another scheduler (or a cancel) removed or updated the job while we processed it.
-            log.debug("job store race: %s", exc)
-            return min(0.2, self._poll)
-        return self._poll if wait is None else min(wait, self._poll)
-
-
 class _Recorder:
     """Claims occurrences and records their outcomes (our tables and the runs table)."""
 
@@ -595,7 +578,7 @@ def run_scheduler(
     interrupted = recorder.store.mark_interrupted(instance)
     if interrupted:
         log.warning("%d job run(s) were interrupted by a previous scheduler's death", interrupted)
-    sched = _FabricScheduler(
+    sched = PollingScheduler(
         poll_interval=poll_interval,
         jobstores={"default": _jobstore(engine)},
         executors={"default": _ClaimingExecutor(recorder, max_workers)},
