@@ -85,10 +85,10 @@ import json, resource, sys, time
 which, platform, command, path = sys.argv[1:5]
 text = open(path).read()
 if which.startswith("fabric"):
-    from fabric.parsing import find_parser, parse, parsers_dir
+    from fabric.parsing import find_parser, parse, template_file
     from fabric.parsing.engine import load_template, run
     parser = find_parser(platform, command)
-    template = load_template(parsers_dir() / parser.template)
+    template = load_template(template_file(parser))
 else:
     from ntc_templates.parse import parse_output
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -34,9 +34,10 @@ class RunDefinition(BaseModel):
 
 
 def list_run_definitions(paths: ProjectPaths | None = None) -> list[str]:
-    """Names of every ``tasks/*.yaml``."""
-    p = (paths or ProjectPaths.discover()).tasks
-    return sorted(f.stem for f in p.glob("*.yaml"))
+    """Names of every ``tasks/*.yaml``: the project's and the shipped ones."""
+    return [
+        n.removesuffix(".yaml") for n in (paths or ProjectPaths.discover()).names("tasks", "*.yaml")
+    ]
 
 
 def load_run_definition(name: str, paths: ProjectPaths | None = None) -> RunDefinition:
@@ -46,11 +47,13 @@ def load_run_definition(name: str, paths: ProjectPaths | None = None) -> RunDefi
         UsageError: the file does not exist or is malformed (naming the file and field).
     """
     paths = paths or ProjectPaths.discover()
-    f: Path = paths.tasks / f"{name}.yaml"
-    rel = paths.rel(f)
-    if not f.is_file():
+    try:
+        f: Path = paths.find("tasks", f"{name}.yaml")
+    except UsageError:
         known = ", ".join(list_run_definitions(paths)) or "none"
-        raise UsageError(f"{rel}: no such run definition (known: {known})")
+        rel = paths.rel(paths.tasks / f"{name}.yaml")
+        raise UsageError(f"{rel}: no such run definition (known: {known})") from None
+    rel = paths.rel(f)
     try:
         data = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:

@@ -21,6 +21,7 @@ from fabric.errors import ExitCode, FabricError, ValidationError
 #: Top-level commands: name -> "module:attribute" of a click command.
 COMMANDS: dict[str, str] = {
     "demo": "fabric.cli.demo:demo_cmd",
+    "init": "fabric.cli.init:init_cmd",
     "validate": "fabric.cli.render:validate_cmd",
     "parse": "fabric.cli.parse:parse_cmd",
     "lab": "fabric.cli.lab:lab_group",

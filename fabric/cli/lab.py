@@ -64,9 +64,30 @@ def _summary(endpoints: dict[str, Any]) -> str:
     )
 
 
+#: What the lab needs beyond the core: the ``lab`` extra of the distribution.
+LAB_MODULES = ("aiohttp", "cryptography")
+
+
+def require_lab_extra() -> None:
+    """Refuse, in one line, when the ``lab`` extra is not installed.
+
+    Raises:
+        UsageError: naming the missing module and the install command.
+    """
+    import importlib.util
+
+    missing = [m for m in LAB_MODULES if importlib.util.find_spec(m) is None]
+    if missing:
+        raise UsageError(
+            f"the lab needs {', '.join(missing)}, which this installation lacks: "
+            "pip install 'fabric-netops[lab]'"
+        )
+
+
 @click.group("lab")
 def lab_group() -> None:
     """The built-in lab: simulated EOS switches, Kubernetes API and Calico nodes on loopback."""
+    require_lab_extra()
 
 
 @lab_group.command("up")

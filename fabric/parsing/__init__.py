@@ -17,7 +17,7 @@ Text that is not the command's output, or a line no form accounts for, raises
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -159,14 +159,27 @@ def find_parser(platform: str, command: str) -> Parser:
     raise UsageError(f"no parser for {platform} {command!r} (known: {known})")
 
 
-def parsers_dir() -> Path:
-    """The project's ``parsers/`` folder (``FABRIC_ROOT`` or the cwd), else this checkout's."""
+def parsers_dir() -> tuple[Path, ...]:
+    """Where parser templates are looked for: the project's ``parsers/``, then the shipped ones."""
     from fabric.paths import ProjectPaths
 
-    folder = ProjectPaths.discover().parsers
-    if folder.is_dir():
-        return folder
-    return Path(__file__).resolve().parent.parent.parent / "parsers"
+    return ProjectPaths.discover().search("parsers")
+
+
+def template_file(parser: Parser, parsers: Path | Sequence[Path] | None = None) -> Path:
+    """The ``.ttp`` file of ``parser``: from the first folder of ``parsers`` that has it.
+
+    Raises:
+        UsageError: no folder has it (naming the file and the folders).
+    """
+    folders = parsers_dir() if parsers is None else parsers
+    folders = (folders,) if isinstance(folders, Path) else tuple(folders)
+    for folder in folders:
+        candidate = folder / parser.template
+        if candidate.is_file():
+            return candidate
+    where = " or ".join(str(f) for f in folders)
+    raise UsageError(f"parser {parser.template} not found (looked in {where})")
 
 
 def parse(
@@ -174,7 +187,7 @@ def parse(
     command: str,
     text: str,
     *,
-    parsers: Path | None = None,
+    parsers: Path | Sequence[Path] | None = None,
     engine: Engine = "lines",
 ) -> BaseModel:
     """Parse ``text``, the output of ``command`` on ``platform``, into its state model.
@@ -183,7 +196,8 @@ def parse(
         platform: ``arista_eos``, ``calico`` or ``kubernetes``.
         command: the command as typed (normalised by :func:`normalise_command`).
         text: the output, aligned or with its spaces collapsed.
-        parsers: the folder of TTP templates (default: the project's ``parsers/``).
+        parsers: the folder of TTP templates, or folders searched in order (default: the
+            project's ``parsers/``, then the shipped ones).
         engine: ``lines`` (default) or ``ttp`` (TTP's own engine; same result, slower).
 
     Returns:
@@ -192,10 +206,10 @@ def parse(
     Raises:
         ParseError: the text is not this command's output, a line cannot be accounted for,
             or the values do not validate.
-        UsageError: no parser for this platform and command.
+        UsageError: no parser for this platform and command, or its template is missing.
     """
     parser = find_parser(platform, command)
-    template = load_template((parsers or parsers_dir()) / parser.template)
+    template = load_template(template_file(parser, parsers))
     with paused_gc():
         if engine == "ttp":
             rows: Iterator[Row] = iter(match_lines_ttp(template, parser.name, split_lines(text)))
@@ -219,4 +233,12 @@ def parse(
         return state
 
 
-__all__ = ["PARSERS", "Parser", "find_parser", "normalise_command", "parse", "parsers_dir"]
+__all__ = [
+    "PARSERS",
+    "Parser",
+    "find_parser",
+    "normalise_command",
+    "parse",
+    "parsers_dir",
+    "template_file",
+]

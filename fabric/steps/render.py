@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 import jinja2
 import yaml
 
+from fabric.errors import UsageError
 from fabric.models.intent import Intent, Node, PeerData, Switch, supported_fields
 
 CALICO_GROUP = "projectcalico.org/v3"
@@ -42,10 +44,14 @@ def yaml_str(value: object) -> str:
     return json.dumps(str(value), ensure_ascii=False)
 
 
+#: A templates folder, or folders searched in order (a project's own, then the shipped ones).
+Templates = Path | Sequence[Path]
+
+
 @functools.lru_cache(maxsize=8)
-def _environment(templates: str) -> jinja2.Environment:
+def _environment(templates: tuple[str, ...]) -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(templates),
+        loader=jinja2.FileSystemLoader(list(templates)),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,  # device config and YAML, not HTML
@@ -54,8 +60,18 @@ def _environment(templates: str) -> jinja2.Environment:
     return env
 
 
-def _template(templates: Path, name: str) -> jinja2.Template:
-    return _environment(str(templates)).get_template(name)
+def _template(templates: Templates, name: str) -> jinja2.Template:
+    """Template ``name`` from the first folder that has it.
+
+    Raises:
+        UsageError: no folder has it (naming the template and the folders).
+    """
+    folders = (templates,) if isinstance(templates, Path) else tuple(templates)
+    try:
+        return _environment(tuple(str(f) for f in folders)).get_template(name)
+    except jinja2.TemplateNotFound:
+        where = " or ".join(str(f) for f in folders)
+        raise UsageError(f"template {name} not found (looked in {where})") from None
 
 
 def _parse(text: str) -> dict[str, Any]:
@@ -77,13 +93,14 @@ class CalicoObject:
 
 
 def render_switch_config(
-    switch: Switch, templates: Path, secrets: dict[str, str] | None = None
+    switch: Switch, templates: Templates, secrets: dict[str, str] | None = None
 ) -> str:
     """EOS configuration text for ``switch``.
 
     Args:
         switch: the switch with its derived neighbors.
-        templates: the project's ``templates/`` folder.
+        templates: the templates folder, or folders searched in order
+            (:meth:`fabric.paths.ProjectPaths.search`).
         secrets: resolved secret values by reference; missing ones render masked.
     """
     ref = switch.data.bgp_password_ref
@@ -98,7 +115,7 @@ def _peer_object(
     return CalicoObject(host, "BGPPeer", peer.name, _parse(text), text)
 
 
-def render_calico_objects(intent: Intent, templates: Path) -> list[CalicoObject]:
+def render_calico_objects(intent: Intent, templates: Templates) -> list[CalicoObject]:
     """Every Calico object of the intent, in apply order.
 
     Order: BGPConfiguration ``default`` first, then node BGP specs, then peers (global, then

@@ -192,11 +192,12 @@ def prepare_state(paths: ProjectPaths) -> Evidence:
     report = load_intent(paths)
     intent = report.intent
     assert intent is not None  # load_intent raises otherwise
+    templates = paths.search("templates")
     return Evidence(
         intent=intent,
         issues=list(report.issues),
-        switch_configs={s.name: render_switch_config(s, paths.templates) for s in intent.switches},
-        calico_objects=render_calico_objects(intent, paths.templates),
+        switch_configs={s.name: render_switch_config(s, templates) for s in intent.switches},
+        calico_objects=render_calico_objects(intent, templates),
     )
 
 

@@ -118,13 +118,14 @@ def render_selection(paths: ProjectPaths, limit: list[str]) -> Selection:
     intent = report.intent
     assert intent is not None and report.raw is not None  # load_intent raises otherwise
     chosen = select_hosts(intent, limit, group_members(report.raw))
+    templates = paths.search("templates")
     configs: dict[str, str] = {}
     for sw in intent.switches:
         if sw.name in chosen:
             refs = [sw.data.bgp_password_ref] if sw.data.bgp_password_ref else []
             secrets = {r: resolve_secret(r) for r in refs}
-            configs[sw.name] = render_switch_config(sw, paths.templates, secrets)
-    objects = [o for o in render_calico_objects(intent, paths.templates) if o.host in chosen]
+            configs[sw.name] = render_switch_config(sw, templates, secrets)
+    objects = [o for o in render_calico_objects(intent, templates) if o.host in chosen]
     secret = password_secret(intent, objects)
     if secret is not None:
         objects.insert(0, secret)
@@ -150,10 +151,11 @@ def render_all(
     intent, raw = report.intent, report.raw
     assert intent is not None and raw is not None  # load_intent raises otherwise
     chosen = select_hosts(intent, limit, group_members(raw))
+    templates = paths.search("templates")
 
     result = RenderResult(out=out, warnings=report.warnings)
     by_host: dict[str, list[CalicoObject]] = {}
-    for obj in render_calico_objects(intent, paths.templates):
+    for obj in render_calico_objects(intent, templates):
         by_host.setdefault(obj.host, []).append(obj)
 
     def write(host: str, kind: str, name: str, text: str, count: int) -> None:
@@ -172,5 +174,5 @@ def render_all(
             write(host, "calico", "calico.yaml", dump_documents(objs), len(objs))
     for sw in intent.switches:
         if sw.name in chosen:
-            write(sw.name, "eos", "eos.cfg", render_switch_config(sw, paths.templates), 1)
+            write(sw.name, "eos", "eos.cfg", render_switch_config(sw, templates), 1)
     return result
