@@ -225,6 +225,8 @@ def _neighbor_entry(ctx: ShowContext, p: PeerState) -> dict[str, Any]:
     }
     if p.description:
         entry["description"] = p.description
+    if cfg is not None and cfg.peer_group:
+        entry["peerGroupName"] = cfg.peer_group
     if est:
         entry.update(
             {
@@ -662,3 +664,43 @@ def exchanged_routes_json(ctx: ShowContext, peer: str, vrf: str, *, sent: bool) 
             "asn": str(ctx.local_as),
         }
     return {"vrfs": out}
+
+
+# --------------------------------------------------------------------------- instance, EVPN
+
+
+def instance_json(ctx: ShowContext, vrf: str) -> dict[str, Any]:
+    """``show bgp instance [vrf V|all]``: the redistribution of each address family.
+
+    Only the fields ANTA's ``VerifyBGPRedistribution`` data shows (``afiSafiConfig`` ->
+    ``v4u`` -> ``redistributedRoutes``), from ``redistribute`` lines of the running-config.
+    """
+    if ctx.snapshot.bgp is None:
+        return {"vrfs": {}}
+    bgp_node = ctx.config.root.first("router", "bgp")
+    routes: list[dict[str, Any]] = []
+    if bgp_node is not None:
+        nodes = list(bgp_node.find("redistribute"))
+        for af in bgp_node.find("address-family", "ipv4"):
+            nodes += af.find("redistribute")
+        for node in nodes:
+            entry: dict[str, Any] = {"proto": node.tokens[1].capitalize()}
+            if len(node.tokens) > 3 and node.tokens[2] == "route-map":
+                entry["routeMap"] = node.tokens[3]
+            routes.append(entry)
+    return {
+        "vrfs": {
+            name: {"afiSafiConfig": {"v4u": {"redistributedRoutes": routes}}}
+            for name in _vrf_names(vrf)
+        }
+    }
+
+
+def evpn_route_json(ctx: ShowContext) -> dict[str, Any]:
+    """``show bgp evpn route-type mac-ip ADDRESS vni VNI``: the lab has no EVPN, no route."""
+    return {
+        "vrf": "default",
+        "routerId": ctx.router_id,
+        "asn": ctx.local_as,
+        "evpnRoutes": {},
+    }

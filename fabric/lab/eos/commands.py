@@ -109,6 +109,9 @@ _TABLE: list[tuple[str, Handler]] = [
     ("show ip bgp <dest> vrf <word>", _bgp_table),
     ("show ip bgp <dest> longer-prefixes", _bgp_table),
     ("show ip bgp <dest> longer-prefixes vrf <word>", _bgp_table),
+    ("show bgp instance", _j(lambda c, t: bgp.instance_json(c, "default"))),
+    ("show bgp instance vrf <word>", _j(lambda c, t: bgp.instance_json(c, t[4]))),
+    ("show bgp evpn route-type mac-ip <word> vni <int>", _j(lambda c, t: bgp.evpn_route_json(c))),
     # routing
     ("show ip", _j(lambda c, t: rib.ip_status_json(c))),
     # configuration
