@@ -281,3 +281,24 @@ def test_getters_follow_config_changes(driver: Any, seeded_lab: Any) -> None:
     finally:
         node.config([f"no {line}" for line in lines])
     assert driver.get_ntp_servers() == {}
+
+
+#: (command, encoding) -> (eAPI error code, text in the error): EOS's own errors, or the lab's
+#: honest refusal of a form it has no published sample of; never an invented answer.
+ERROR_CASES = [
+    ("show ip route vrf default bogus", "json", 1002, "Invalid input (at token 5: 'bogus')"),
+    ("show interfaces counters bogus", "json", 1002, "Invalid input (at token 3: 'bogus')"),
+    ("show bgp neighbors 172.21.1.8 bogus", "json", 1002, "Invalid input (at token 4: 'bogus')"),
+    ("show interfaces status", "text", 1000, "text output of this command is not modelled"),
+    ("show ntp status", "json", 1003, "unconverted command"),
+]
+
+
+@pytest.mark.parametrize(("command", "encoding", "code", "text"), ERROR_CASES)
+def test_unknown_or_unmodelled_commands_fail_as_eos_does(
+    driver: Any, command: str, encoding: str, code: int, text: str
+) -> None:
+    with pytest.raises(CommandError) as err:
+        driver.device.run_commands([command], encoding=encoding)
+    assert err.value.error_code == code
+    assert text in str(err.value)
