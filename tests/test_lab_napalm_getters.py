@@ -302,3 +302,67 @@ def test_unknown_or_unmodelled_commands_fail_as_eos_does(
         driver.device.run_commands([command], encoding=encoding)
     assert err.value.error_code == code
     assert text in str(err.value)
+
+
+def test_bgp_commands_agree_with_each_other(driver: Any, seeded_lab: Any) -> None:
+    """One switch, many views: every BGP command reports the same neighbors and prefixes."""
+    summary, bgp_summary, neighbors, table, routes = driver.device.run_commands(
+        [
+            "show ip bgp summary vrf all",
+            "show bgp summary vrf all",
+            "show bgp neighbors vrf all",
+            "show ip bgp vrf all",
+            "show ip route vrf all bgp",
+        ]
+    )
+    peers = summary["vrfs"]["default"]["peers"]
+    plist = {p["peerAddress"]: p for p in neighbors["vrfs"]["default"]["peerList"]}
+    assert set(plist) == set(peers) == set(bgp_summary["vrfs"]["default"]["peers"])
+    for addr, p in plist.items():
+        s = peers[addr]
+        assert (
+            p["state"]
+            == s["peerState"]
+            == bgp_summary["vrfs"]["default"]["peers"][addr]["peerState"]
+        )
+        assert p["prefixesReceived"] == s["prefixReceived"]
+        assert (p["receivedMessages"], p["sentMessages"]) == (s["msgReceived"], s["msgSent"])
+        stats = p["inMessageStats"]
+        assert stats["opens"] + stats["updates"] + stats["keepalives"] == s["msgReceived"]
+    # Each received prefix is one path in the BGP table; the active ones are the routes.
+    entries = table["vrfs"]["default"]["bgpRouteEntries"]
+    paths = [
+        (pfx, x["peerEntry"]["peerAddr"]) for pfx, e in entries.items() for x in e["bgpRoutePaths"]
+    ]
+    assert len(paths) == sum(p["prefixesReceived"] for p in plist.values())
+    active = {
+        pfx: x["nextHop"]
+        for pfx, e in entries.items()
+        for x in e["bgpRoutePaths"]
+        if x["routeType"]["active"]
+    }
+    installed = routes["vrfs"]["default"]["routes"]
+    assert active == {pfx: r["vias"][0]["nexthopAddr"] for pfx, r in installed.items()}
+    view = seeded_lab.switch_bgp_view(SW)
+    assert set(installed) == {str(r.prefix) for r in view.routes}
+
+
+def test_link_down_fault_shows_on_the_switch_ports(driver: Any, seeded_lab: Any) -> None:
+    def states() -> tuple[str, str, str]:
+        status, desc = driver.device.run_commands(
+            ["show interfaces status", "show interfaces description"]
+        )
+        return (
+            status["interfaceStatuses"]["Ethernet1"]["linkStatus"],
+            desc["interfaceDescriptions"]["Vlan3002"]["lineProtocolStatus"],
+            desc["interfaceDescriptions"]["Loopback0"]["lineProtocolStatus"],
+        )
+
+    assert states() == ("connected", "up", "up")
+    seeded_lab.fault(SW, "link-down")
+    try:
+        assert states() == ("notconnect", "down", "up")
+        assert driver.get_arp_table() == []  # no session, no neighbor
+    finally:
+        seeded_lab.clear_faults()
+    assert states() == ("connected", "up", "up")
