@@ -100,6 +100,8 @@ class PeerState:
     description: str | None = None
     #: "Idle(Admin)" etc. when the neighbor is shut down; None otherwise.
     state_detail: str | None = None
+    #: The prefixes the neighbor sent (Adj-RIB-In, IPv4 unicast), while Established.
+    received: tuple[ipaddress.IPv4Network, ...] = ()
 
 
 @dataclass

@@ -852,6 +852,8 @@ class LabRuntime:
         if kind == "link-down":
             f.link_down = True
             self._dirty = True
+            if host in self._switches:  # its ports and SVIs show the link down too
+                self._switches[host].device.faults.link_down = True
         elif kind == "bird-down":
             f.bird_down = True
             self._dirty = True
@@ -907,6 +909,7 @@ class LabRuntime:
                 faults.latency_s = 0.0
                 faults.fail_on_call = None
                 faults.fail_match = None
+                faults.link_down = False
             if self._cluster is not None and h == self._cluster.name:
                 self._store.faults.fail_on_write = None
 

@@ -779,11 +779,12 @@ def compute(world: World, now: float) -> SimResult:
             out = _session(world, snap, nb, node, node_as.get(node.name) if node else None, peer)
             state = out.switch_state or "Active"
             t = _since(prev, since, ("switch", sname, addr_text), out.switch_detail or state, now)
-            count = 0
+            received: tuple[IPv4Net, ...] = ()
             if state == "Established" and node is not None and nb.activated_ipv4:
-                count = len(adverts.get(node.name, []))
-                for net in adverts.get(node.name, []):
+                received = tuple(adverts.get(node.name, []))
+                for net in received:
                     offers.setdefault(net, []).append((node.bgp_ip, _iface_for(snap, node.bgp_ip)))
+            count = len(received)
             peers.append(
                 PeerState(
                     neighbor=addr_text,
@@ -794,6 +795,7 @@ def compute(world: World, now: float) -> SimResult:
                     prefixes_accepted=count,
                     description=nb.description,
                     state_detail=out.switch_detail,
+                    received=received,
                 )
             )
         peers.sort(key=lambda p: _addr(p.neighbor) or IPv4Addr(0))

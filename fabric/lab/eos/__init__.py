@@ -38,8 +38,14 @@ from typing import Any, Literal
 from aiohttp import web
 
 from fabric.lab.eos import show
+from fabric.lab.eos.commands import SHOW_RULES, match_show
 from fabric.lab.eos.config import CliError, ConfigEditor, ConfigTree
+from fabric.lab.eos.context import ShowContext
 from fabric.lab.eos.grammar import Rule, match_rule
+from fabric.lab.eos.reply import CommandFailed as _CommandFailed
+from fabric.lab.eos.reply import not_modelled
+from fabric.lab.eos.reply import refused as _refused
+from fabric.lab.eos.reply import unconverted as _unconverted
 from fabric.lab.model import SwitchBgpView, SwitchSnapshot
 
 __all__ = ["EosFaults", "EosSwitch"]
@@ -61,6 +67,9 @@ class EosFaults:
     fail_kind: Literal["http500", "eapi"] = "eapi"
     #: Count only requests with a command containing this text (e.g. ``"commit"``).
     fail_match: str | None = None
+    #: The switch's data links are down (``lab fault SWITCH link-down``): its switched ports
+    #: show ``notconnect``, an SVI without a live member goes down.
+    link_down: bool = False
 
 
 @dataclass
@@ -73,16 +82,6 @@ class _Session:
     completed_time: float | None = None
     commit_by: float | None = None
     checkpoint: str | None = None  # running-config body before a commit timer
-
-
-class _CommandFailed(Exception):
-    """A command failed; carries the eAPI error code and the per-command error texts."""
-
-    def __init__(self, code: int, reason: str, errors: list[str]) -> None:
-        super().__init__(reason)
-        self.code = code
-        self.reason = reason
-        self.errors = errors
 
 
 # --------------------------------------------------------------------------- exec grammar
@@ -110,19 +109,10 @@ _EXEC: list[tuple[Rule, str]] = [
         ("show ip bgp summary vrf <word>", "show_bgp_summary"),
         ("show ip route", "show_ip_route"),
         ("show ip route vrf <word>", "show_ip_route"),
-        ("show interfaces", "show_interfaces"),
-        ("show ip interface", "show_ip_interface"),
-        ("show ip interface brief", "show_ip_interface"),
         ("show ipv6 interface", "show_ipv6_interface"),
         ("show ipv6 interface brief", "show_ipv6_interface"),
         ("show ipv6 bgp summary", "show_ipv6_bgp_summary"),
         ("show ipv6 bgp summary vrf <word>", "show_ipv6_bgp_summary"),
-        ("show ip bgp neighbors", "show_bgp_neighbors"),
-        ("show ip bgp neighbors vrf <word>", "show_bgp_neighbors"),
-        ("show ipv6 bgp peers", "show_bgp_neighbors"),
-        ("show ipv6 bgp peers vrf <word>", "show_bgp_neighbors"),
-        ("show ipv6 bgp neighbors", "show_bgp_neighbors"),
-        ("show ipv6 bgp neighbors vrf <word>", "show_bgp_neighbors"),
         ("configure", "configure_terminal"),
         ("configure terminal", "configure_terminal"),
         ("configure session", "configure_session"),
@@ -164,7 +154,8 @@ def _match_exec(table: list[tuple[Rule, str]], tokens: list[str]) -> tuple[str, 
 def _exec_error(tokens: list[str]) -> str:
     best = 0
     incomplete = False
-    for rule, _ in _EXEC + _CONFIG_ONLY:
+    rules = [r for r, _ in _EXEC + _CONFIG_ONLY] + [r for r, _ in SHOW_RULES]
+    for rule in rules:
         m = match_rule(rule, tokens)
         if m.matched > best or (m.matched == best and m.incomplete):
             best, incomplete = m.matched, m.incomplete and m.matched == len(tokens)
@@ -275,9 +266,17 @@ class EosSwitch:
             self._timer = None
 
     def app(self) -> web.Application:
-        """The eAPI web application: ``POST /command-api``."""
+        """The eAPI web application: ``POST /command-api``, and ``GET``/``HEAD`` on it.
+
+        ``HEAD /command-api`` is ANTA's reachability check (asynceapi ``check_api_endpoint``,
+        ANTA 1.x): a 2xx status with valid credentials, 401 without, as ANTA's own test
+        fixtures model a reachable and an unauthorised device (``tests/conftest.py``). What EOS
+        puts in a ``GET`` body is not published; the lab answers an empty body.
+        """
         application = web.Application()
         application.router.add_post("/command-api", self._handle)
+        # aiohttp answers HEAD from the GET route (same status and headers, no body).
+        application.router.add_get("/command-api", self._probe)
 
         async def arm(_: web.Application) -> None:
             self._ensure_timer()
@@ -570,14 +569,26 @@ class EosSwitch:
         ok_pw = hmac.compare_digest(pw.encode(), self._password.encode())
         return user if ok_user and ok_pw else None
 
+    @staticmethod
+    def _unauthorized() -> web.Response:
+        return web.Response(
+            status=401,
+            text="Unauthorized",
+            headers={"WWW-Authenticate": 'Basic realm="eAPI"'},
+        )
+
+    async def _probe(self, request: web.Request) -> web.StreamResponse:
+        """``GET``/``HEAD /command-api``: 200 once authenticated (faults apply as to POST)."""
+        if self._authorized(request) is None:
+            return self._unauthorized()
+        if self.faults.latency_s > 0:
+            await asyncio.sleep(self.faults.latency_s)
+        return web.Response(status=200, content_type="application/json")
+
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         user = self._authorized(request)
         if user is None:
-            return web.Response(
-                status=401,
-                text="Unauthorized",
-                headers={"WWW-Authenticate": 'Basic realm="eAPI"'},
-            )
+            return self._unauthorized()
         try:
             body = json.loads(await request.text())
         except ValueError:
@@ -665,10 +676,6 @@ class EosSwitch:
             self._save_state()
 
 
-def _refused(message: str) -> _CommandFailed:
-    return _CommandFailed(1000, "could not run command", [message])
-
-
 def _rpc_error(req_id: Any, code: int, message: str) -> web.Response:
     return web.json_response(
         {"jsonrpc": "2.0", "id": req_id, "error": {"code": code, "message": message}}
@@ -730,6 +737,10 @@ class _Cli:
 
     def _run(self, tokens: list[str], cmd: str, data: str | None, fmt: str) -> Any:
         found = _match_exec(_EXEC, tokens)
+        if found is None and tokens[0].lower() == "show":
+            shown = match_show(tokens)
+            if shown is not None:
+                return self._show(*shown, fmt)
         if found is None and self.editor is not None:
             found = _match_exec(_CONFIG_ONLY, tokens)
             if found is None:
@@ -748,6 +759,32 @@ class _Cli:
         return getattr(self, f"_h_{handler}")(t, data, fmt)
 
     # -- helpers
+
+    def _context(self) -> ShowContext:
+        sw = self.sw
+        return ShowContext(
+            name=sw.name,
+            eos_version=sw.eos_version,
+            booted=sw.booted,
+            now=time.time(),
+            config=sw._running,
+            snapshot=sw.snapshot(),
+            get_startup_body=lambda: sw._startup_body,
+            get_running_body=lambda: sw._body(sw._running),
+            get_view=sw.bgp_view,
+            link_down=sw.faults.link_down,
+        )
+
+    def _show(self, handler: Any, tokens: list[str], fmt: str) -> Any:
+        """A command of :mod:`fabric.lab.eos.commands`: its JSON, or its text as a string."""
+        reply = handler(self._context(), tokens)
+        if fmt == "json":
+            if reply.json is None:
+                raise _unconverted()
+            return dict(reply.json)
+        if reply.text is None:
+            raise not_modelled("text")
+        return str(reply.text)
 
     def _enter(self, tree: ConfigTree, session: _Session | None) -> None:
         self.editor = ConfigEditor(tree)
@@ -839,17 +876,6 @@ class _Cli:
             return show.route_json(tree, snap, view, vrf)
         return show.route_text(tree, snap, view, vrf)
 
-    def _h_show_interfaces(self, t: list[str], data: str | None, fmt: str) -> Any:
-        if fmt == "text":
-            raise _unconverted()
-        return show.interfaces_json(self.sw._running, self.sw.name, time.time())
-
-    def _h_show_ip_interface(self, t: list[str], data: str | None, fmt: str) -> Any:
-        snap, brief = self.sw.snapshot(), t[-1] == "brief"
-        if fmt == "json":
-            return show.ip_interface_json(snap, brief=brief)
-        return show.ip_interface_brief_text(snap) if brief else show.ip_interface_text(snap)
-
     def _h_show_ipv6_interface(self, t: list[str], data: str | None, fmt: str) -> Any:
         # IPv6 is not modelled: no interface has an IPv6 address
         raise _CommandFailed(1000, "could not run command", ["No IPv6 configured interfaces"])
@@ -860,14 +886,6 @@ class _Cli:
         if fmt == "json":
             return show.ipv6_bgp_summary_json(snap, view, vrf)
         return show.ipv6_bgp_summary_text(snap, view, vrf)
-
-    def _h_show_bgp_neighbors(self, t: list[str], data: str | None, fmt: str) -> Any:
-        if fmt == "text":
-            raise _CommandFailed(1002, "invalid command", ["text output not modelled; use json"])
-        vrf = t[5] if len(t) > 5 else "default"
-        snap, view = self.sw.snapshot(), self.sw.bgp_view()
-        ipv6 = t[1] == "ipv6"
-        return show.bgp_neighbors_json(snap, view, self.sw.booted, time.time(), vrf, ipv6=ipv6)
 
     def _h_configure_terminal(self, t: list[str], data: str | None, fmt: str) -> Any:
         self._enter(self.sw._running, None)
@@ -987,7 +1005,3 @@ _SECRET_RE = re.compile(r"(?m)^(\s*(?:username \S+ .*?secret|neighbor \S+ passwo
 def _sanitize(text: str) -> str:
     """``show running-config sanitized``: secrets and passwords replaced by ``<removed>``."""
     return _SECRET_RE.sub(r"\1 <removed>", text)
-
-
-def _unconverted() -> _CommandFailed:
-    return _CommandFailed(1003, "unconverted command", ["Command not converted to JSON"])

@@ -147,6 +147,10 @@ def _name(token: str) -> str | None:
     return token if _NAME_RE.match(token) else None
 
 
+def _dest(token: str) -> str | None:
+    return _ip(token) or _prefix(token)
+
+
 def _word(token: str) -> str | None:
     return token
 
@@ -178,6 +182,7 @@ VALUE_TYPES: dict[str, Callable[[str], str | None]] = {
     "peer": _peer,
     "name": _name,
     "word": _word,
+    "dest": _dest,
     "intf": normalize_interface,
     "nexthop": _nexthop,
     "hms": _hms,

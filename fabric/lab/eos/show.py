@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -331,41 +332,52 @@ def route_text(config: ConfigTree, snapshot: SwitchSnapshot, view: SwitchBgpView
 _ROUTE_TYPE = {"C": "connected", "S": "static", "B I": "iBGP", "B E": "eBGP"}
 
 
+def route_entry(r: Route) -> dict[str, Any]:
+    """One route of ``show ip route`` as eAPI JSON."""
+    entry: dict[str, Any] = {
+        "kernelProgrammed": True,
+        "directlyConnected": r.connected,
+        "routeAction": "forward",
+        "routeLeaked": False,
+        "routeType": _ROUTE_TYPE[r.code],
+        "vias": [
+            {k: v for k, v in (("nexthopAddr", nh), ("interface", i)) if v is not None}
+            for nh, i in r.vias
+        ],
+        "hardwareProgrammed": True,
+    }
+    if not r.connected:
+        entry["preference"] = r.distance
+        entry["metric"] = r.metric
+    return entry
+
+
 def route_json(
-    config: ConfigTree, snapshot: SwitchSnapshot, view: SwitchBgpView, vrf: str
+    config: ConfigTree,
+    snapshot: SwitchSnapshot,
+    view: SwitchBgpView,
+    vrf: str,
+    select: Callable[[list[Route]], list[Route]] | None = None,
 ) -> dict[str, Any]:
-    """``show ip route [vrf X|vrf all]`` as eAPI JSON."""
+    """``show ip route [vrf X|vrf all] [ADDRESS|PREFIX] [PROTOCOL]`` as eAPI JSON.
+
+    ``select`` picks the routes of a VRF to show (a lookup, a protocol); every route otherwise.
+    ``defaultRouteState`` describes the whole VRF, as on EOS.
+    """
     vrfs = config.vrfs() if vrf == "all" else [vrf]
     out: dict[str, Any] = {}
     for name in vrfs:
         if name not in config.vrfs():
             continue
-        routes: dict[str, Any] = {}
-        has_default = False
-        for r in routes_for(snapshot, view, name):
-            has_default = has_default or r.prefix.prefixlen == 0
-            entry: dict[str, Any] = {
-                "kernelProgrammed": True,
-                "directlyConnected": r.connected,
-                "routeAction": "forward",
-                "routeLeaked": False,
-                "routeType": _ROUTE_TYPE[r.code],
-                "vias": [
-                    {k: v for k, v in (("nexthopAddr", nh), ("interface", i)) if v is not None}
-                    for nh, i in r.vias
-                ],
-                "hardwareProgrammed": True,
-            }
-            if not r.connected:
-                entry["preference"] = r.distance
-                entry["metric"] = r.metric
-            routes[str(r.prefix)] = entry
+        every = routes_for(snapshot, view, name)
+        has_default = any(r.prefix.prefixlen == 0 for r in every)
+        shown = every if select is None else select(every)
         out[name] = {
             "routingDisabled": not config.routing_enabled(name),
             "allRoutesProgrammedHardware": True,
             "allRoutesProgrammedKernel": True,
             "defaultRouteState": "reachable" if has_default else "notSet",
-            "routes": routes,
+            "routes": {str(r.prefix): route_entry(r) for r in shown},
         }
     return {"vrfs": out}
 
