@@ -31,7 +31,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("fabric.cli",),
     ("fabric.scheduling",),
     ("fabric.workflows",),
-    ("fabric.runs", "fabric.reports"),
+    ("fabric.runs", "fabric.reports", "fabric.exports"),
     ("fabric.checks", "fabric.steps"),
     ("fabric.parsing",),
     ("fabric.adapters",),

@@ -2,42 +2,14 @@
 
 from __future__ import annotations
 
-import ipaddress
 from pathlib import Path
 
 import click
-
-from fabric.paths import ProjectPaths
 
 
 @click.group("export")
 def export_group() -> None:
     """Write what the intent expects in the formats other tools read."""
-
-
-def _blocks_from_cluster(
-    paths: ProjectPaths, cluster: str, *, lab: bool, insecure: bool
-) -> dict[str, list[ipaddress.IPv4Network | ipaddress.IPv6Network]]:
-    """Node -> IPAM blocks, from the cluster's Calico ``BlockAffinity`` objects."""
-    from fabric.inventory import init_nornir
-    from fabric.steps.calico import CalicoClient
-    from fabric.steps.collect import block_from_api
-
-    nr = init_nornir(paths, lab=lab, num_workers=1)
-    host = nr.inventory.hosts[cluster]
-    client = CalicoClient(
-        str(host.get("kubeconfig") or "~/.kube/config"), host.get("context"), insecure=insecure
-    )
-    try:
-        objects = client.list("BlockAffinity")
-    finally:
-        client.close()
-    blocks: dict[str, list[ipaddress.IPv4Network | ipaddress.IPv6Network]] = {}
-    for obj in objects:
-        b = block_from_api(obj)
-        if b.state == "confirmed" and not b.deleted:
-            blocks.setdefault(b.node, []).append(b.cidr)
-    return blocks
 
 
 @export_group.command("anta-catalog")
@@ -63,16 +35,11 @@ def anta_catalog_cmd(
     and the routes of the service CIDRs; with --blocks-from-cluster, each node's pod blocks.
     Contacts nothing unless --blocks-from-cluster is given (docs/exports.md).
     """
-    from fabric.exports.anta import build_anta_catalog
-    from fabric.intent import load_intent
+    from fabric.workflows.export import export_anta_catalog
 
-    paths = ProjectPaths.discover(inventory=inventory)
-    intent = load_intent(paths).intent
-    assert intent is not None  # load_intent raises on an invalid intent
-    blocks = None
-    if blocks_from_cluster:
-        blocks = _blocks_from_cluster(paths, intent.cluster.name, lab=lab, insecure=insecure)
-    catalog = build_anta_catalog(intent, blocks)
+    catalog = export_anta_catalog(
+        inventory, blocks_from_cluster=blocks_from_cluster, lab=lab, insecure=insecure
+    )
     text = catalog.to_yaml()
     if out is None:
         click.echo(text, nl=False)
