@@ -2,7 +2,8 @@
 
 One :class:`LabRuntime` runs a background thread with its own event loop. On it live:
 
-* one :class:`~fabric.lab.eos.EosSwitch` per switch (eAPI over HTTPS and HTTP),
+* one :class:`~fabric.lab.eos.EosSwitch` per switch (eAPI over HTTPS and HTTP, and its CLI
+  over SSH: :class:`~fabric.lab.eos.ssh.EosSshServer`),
 * one :class:`~fabric.lab.ssh.NodeSshServer` per Calico node,
 * one Kubernetes API (:class:`~fabric.lab.k8s.KubeApiServer`) for the cluster host,
 * the control API (status, faults, shutdown) for ``python -m fabric lab ...``,
@@ -164,6 +165,7 @@ class _Switch:
     context: ssl.SSLContext
     runner: web.AppRunner | None = None
     sites: list[web.TCPSite] = field(default_factory=list)
+    ssh: Any = None  # fabric.lab.eos.ssh.EosSshServer
 
 
 @dataclass
@@ -393,6 +395,7 @@ class LabRuntime:
                 "port": EAPI_HTTPS_PORT,
                 "transport": "https",
                 "http_port": EAPI_HTTP_PORT,
+                "ssh_port": SSH_PORT,
                 "username": creds.eos_username,
                 "password": creds.eos_password,
                 "eos_version": s.eos_version or "4.30.3M",
@@ -440,6 +443,8 @@ class LabRuntime:
         host_key: asyncssh.SSHKey,
         client_key: asyncssh.SSHKey,
     ) -> None:
+        from fabric.lab.eos.ssh import EosSshServer
+
         creds = self._creds
         assert creds is not None
         state = self.lab_dir / "state"
@@ -459,6 +464,15 @@ class LabRuntime:
                 device.bgp_view = self._bgp_view_for(s.name)
             ctx = server_context(self.lab_dir, f"{s.name}@{addr}", [addr, "localhost"])
             sw = _Switch(s.name, addr, device, ctx)
+            sw.ssh = EosSshServer(
+                device,
+                host=addr,
+                port=SSH_PORT,
+                username=creds.eos_username,
+                password=creds.eos_password,
+                host_key=host_key,
+                client_keys=[client_key],
+            )
             self._switches[s.name] = sw
             await self._open_switch(sw)
         for n in intent.nodes:
@@ -500,12 +514,16 @@ class LabRuntime:
         for site in sites:
             await site.start()
             sw.sites.append(site)
+        if sw.ssh is not None:
+            await sw.ssh.start()
 
     async def _close_switch_sites(self, sw: _Switch) -> None:
         sites, sw.sites = sw.sites, []
         for site in sites:
             await site.stop()
         _drop_connections(sw.runner)
+        if sw.ssh is not None:
+            await sw.ssh.close()
 
     async def _open_cluster(self, cluster: _Cluster) -> None:
         if cluster.runner is None:
@@ -574,7 +592,7 @@ class LabRuntime:
     async def _wait_answering(self, deadline_s: float = 60.0) -> None:
         targets: list[tuple[str, int]] = []
         for sw in self._switches.values():
-            targets += [(sw.address, EAPI_HTTPS_PORT), (sw.address, EAPI_HTTP_PORT)]
+            targets += [(sw.address, p) for p in (EAPI_HTTPS_PORT, EAPI_HTTP_PORT, SSH_PORT)]
         targets += [(n.host, SSH_PORT) for n in self._nodes.values()]
         if self._cluster is not None:
             targets.append((self._cluster.address, KUBE_PORT))
@@ -988,8 +1006,9 @@ class LabRuntime:
             for server in servers:
                 for sock in getattr(server, "sockets", None) or []:
                     out.append(sock.getsockname()[:2])
-            for node in self._nodes.values():
-                acceptor = node._acceptor
+            ssh_servers = [sw.ssh for sw in self._switches.values() if sw.ssh is not None]
+            for node in [*ssh_servers, *self._nodes.values()]:
+                acceptor = node.acceptor
                 if acceptor is not None:
                     for sock in acceptor.sockets:
                         out.append(sock.getsockname()[:2])
