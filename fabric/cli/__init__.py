@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "confirm": "fabric.cli.schedule:confirm_cmd",
     "schedule": "fabric.cli.schedule:schedule_group",
     "scheduler": "fabric.cli.schedule:scheduler_cmd",
+    "export": "fabric.cli.export:export_group",
 }
 
 #: Workflows a run definition (tasks/NAME.yaml, key ``workflow``) may name.

@@ -1,0 +1,1 @@
+"""Exports of the intent to other tools' formats (containerlab topologies ...)."""
