@@ -81,7 +81,7 @@ def test_topology_is_valid_containerlab(paths: ProjectPaths, tmp_path: Path) -> 
     cabled = {}
     for link in topo["topology"]["links"]:
         (a, a_if), (b, b_if) = (e.split(":") for e in link["endpoints"])
-        assert a in nodes and b in nodes
+        assert a in nodes and b in nodes and b_if == "eth1"
         cabled[ext[b]["labels"]["fabric.calico-node"]] = (a, a_if, ext[b]["exec"][0])
     for node in intent.nodes:
         switch, _port, cmd = cabled[node.name]

@@ -127,7 +127,7 @@ def _kind_config(intent: Intent) -> str:
 
 
 def _eth(port: str) -> str:
-    """containerlab's cEOS interface name for EthernetN (``eth1`` is Ethernet1)."""
+    """The cEOS interface name containerlab uses for EthernetN (``eth1`` is Ethernet1)."""
     return "eth" + port.removeprefix("Ethernet")
 
 
