@@ -31,7 +31,9 @@ def containerlab_cmd(out: Path, inventory: Path | None) -> None:
     report = load_intent(paths)
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
-    export = build_topology(report.intent, paths.templates)
+    intent = report.intent
+    assert intent is not None  # load_intent raises ValidationError otherwise
+    export = build_topology(intent, paths.templates)
     written = write_topology(export, out)
     for path in written:
         click.echo(str(path))
