@@ -143,6 +143,7 @@ def test_every_lab_socket_listens_on_loopback_only(seeded_lab: Any) -> None:
     expected = set(map(tuple, seeded_lab.listening_sockets()))
     # The kernel's view of this process covers at least every socket the lab reports.
     assert expected <= set(listeners)
-    assert len(expected) == 2 + 2 + 1 + 1  # eAPI https+http, two nodes, cluster, control
+    # eAPI https+http and SSH CLI, two nodes, cluster, control
+    assert len(expected) == 3 + 2 + 1 + 1
     for addr, port in listeners:
         assert ipaddress.ip_address(addr).is_loopback, (addr, port)

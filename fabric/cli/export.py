@@ -1,4 +1,4 @@
-"""``export``: the intent in other tools' formats (``export anta-catalog`` ...)."""
+"""``export``: the intent in other tools' formats (``anta-catalog``, ``containerlab``)."""
 
 from __future__ import annotations
 
@@ -47,3 +47,29 @@ def anta_catalog_cmd(
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
     click.echo(f"wrote {out}: {catalog.tests()} test entries", err=True)
+
+
+@export_group.command("containerlab")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default="build/containerlab",
+    show_default=True,
+    help="Folder for the topology, the switches' startup-configs and the kind config.",
+)
+@click.option(
+    "--inventory",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Inventory folder (default: inventory/ of the project).",
+)
+def containerlab_cmd(out: Path, inventory: Path | None) -> None:
+    """Export a containerlab topology: cEOS switches, a kind cluster, the links between them."""
+    from fabric.workflows.export import export_containerlab
+
+    export, warnings, written = export_containerlab(out, inventory)
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
+    for path in written:
+        click.echo(str(path))
+    for node, (container, switch, port) in sorted(export.wiring.items()):
+        click.echo(f"{node}: {container} eth1 <-> {switch} {port}")

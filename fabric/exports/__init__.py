@@ -1,1 +1,1 @@
-"""Exports of the intent to other tools' formats (ANTA catalog ...). Core: no lab import."""
+"""Exports of the intent to other tools' formats (ANTA catalog, containerlab topology)."""

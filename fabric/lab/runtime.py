@@ -2,7 +2,8 @@
 
 One :class:`LabRuntime` runs a background thread with its own event loop. On it live:
 
-* one :class:`~fabric.lab.eos.EosSwitch` per switch (eAPI over HTTPS and HTTP),
+* one :class:`~fabric.lab.eos.EosSwitch` per switch (eAPI over HTTPS and HTTP, and its CLI
+  over SSH: :class:`~fabric.lab.eos.ssh.EosSshServer`),
 * one :class:`~fabric.lab.ssh.NodeSshServer` per Calico node,
 * one Kubernetes API (:class:`~fabric.lab.k8s.KubeApiServer`) for the cluster host,
 * the control API (status, faults, shutdown) for ``python -m fabric lab ...``,
@@ -164,6 +165,7 @@ class _Switch:
     context: ssl.SSLContext
     runner: web.AppRunner | None = None
     sites: list[web.TCPSite] = field(default_factory=list)
+    ssh: Any = None  # fabric.lab.eos.ssh.EosSshServer
 
 
 @dataclass
@@ -256,7 +258,7 @@ class LabRuntime:
         self._objects: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._derived_version: int | None = None
         self._facts: list[sim.NodeFacts] = []
-        self._replicas: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
+        self._deleted_pods: list[dict[str, Any]] = []
         self._reconcile_pending = False
         self._creds: LabCredentials | None = None
 
@@ -348,6 +350,7 @@ class LabRuntime:
         assert intent is not None and creds is not None
         state = self.lab_dir / "state"
         self._store = KubeStore(state / "cluster", on_change=self._changed)
+        self._store.add_watcher(self._on_store_event)
         host_key, client_key, client_key_path = _ssh_keys(self.lab_dir)
 
         names = [s.name for s in intent.switches] + [n.name for n in intent.nodes]
@@ -393,6 +396,7 @@ class LabRuntime:
                 "port": EAPI_HTTPS_PORT,
                 "transport": "https",
                 "http_port": EAPI_HTTP_PORT,
+                "ssh_port": SSH_PORT,
                 "username": creds.eos_username,
                 "password": creds.eos_password,
                 "eos_version": s.eos_version or "4.30.3M",
@@ -440,6 +444,8 @@ class LabRuntime:
         host_key: asyncssh.SSHKey,
         client_key: asyncssh.SSHKey,
     ) -> None:
+        from fabric.lab.eos.ssh import EosSshServer
+
         creds = self._creds
         assert creds is not None
         state = self.lab_dir / "state"
@@ -459,6 +465,15 @@ class LabRuntime:
                 device.bgp_view = self._bgp_view_for(s.name)
             ctx = server_context(self.lab_dir, f"{s.name}@{addr}", [addr, "localhost"])
             sw = _Switch(s.name, addr, device, ctx)
+            sw.ssh = EosSshServer(
+                device,
+                host=addr,
+                port=SSH_PORT,
+                username=creds.eos_username,
+                password=creds.eos_password,
+                host_key=host_key,
+                client_keys=[client_key],
+            )
             self._switches[s.name] = sw
             await self._open_switch(sw)
         for n in intent.nodes:
@@ -500,12 +515,16 @@ class LabRuntime:
         for site in sites:
             await site.start()
             sw.sites.append(site)
+        if sw.ssh is not None:
+            await sw.ssh.start()
 
     async def _close_switch_sites(self, sw: _Switch) -> None:
         sites, sw.sites = sw.sites, []
         for site in sites:
             await site.stop()
         _drop_connections(sw.runner)
+        if sw.ssh is not None:
+            await sw.ssh.close()
 
     async def _open_cluster(self, cluster: _Cluster) -> None:
         if cluster.runner is None:
@@ -568,13 +587,12 @@ class LabRuntime:
         if self.seeded:
             for obj in seed.seeded_calico_objects(intent, self.paths.templates):
                 store.put(obj)
-        self._replicas = self._replica_sets()
         self._dirty = True
 
     async def _wait_answering(self, deadline_s: float = 60.0) -> None:
         targets: list[tuple[str, int]] = []
         for sw in self._switches.values():
-            targets += [(sw.address, EAPI_HTTPS_PORT), (sw.address, EAPI_HTTP_PORT)]
+            targets += [(sw.address, p) for p in (EAPI_HTTPS_PORT, EAPI_HTTP_PORT, SSH_PORT)]
         targets += [(n.host, SSH_PORT) for n in self._nodes.values()]
         if self._cluster is not None:
             targets.append((self._cluster.address, KUBE_PORT))
@@ -618,7 +636,7 @@ class LabRuntime:
     def _changed(self) -> None:
         self._dirty = True
         loop = self._loop
-        if loop is not None and not self._reconcile_pending and self._replicas is not None:
+        if loop is not None and not self._reconcile_pending and self._store is not None:
             self._reconcile_pending = True
             if threading.current_thread() is self._thread:
                 loop.call_soon(self._reconcile)
@@ -676,58 +694,54 @@ class LabRuntime:
 
     # ------------------------------------------------------------------ pods (IPAM, ReplicaSets)
 
-    def _replica_sets(self) -> dict[tuple[str, str], tuple[int, dict[str, Any]]]:
-        out: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
-        for pod in self._store.list("v1", "Pod"):
-            for ref in (pod.get("metadata") or {}).get("ownerReferences") or []:
-                if ref.get("kind") == "ReplicaSet":
-                    key = (str(pod["metadata"].get("namespace")), str(ref.get("name")))
-                    count, _ = out.get(key, (0, pod))
-                    out[key] = (count + 1, pod)
-        return out
+    def _on_store_event(self, event: str, obj: dict[str, Any]) -> None:
+        """Store watcher (runs under the store lock): note deleted pods for their events."""
+        if event == "DELETED" and obj.get("apiVersion") == "v1" and obj.get("kind") == "Pod":
+            self._deleted_pods.append(obj)
+
+    def _record(self, objs: list[dict[str, Any]]) -> None:
+        for obj in objs:
+            self._store.put(obj)
 
     def _reconcile(self) -> None:
-        """Recreate deleted ReplicaSet pods; give unaddressed pods an IP from their node's block."""
+        """Run the cluster's controllers once (see :mod:`fabric.lab.k8s.controllers`).
+
+        Events for deleted pods (the kubelet's ``Killing``); each ReplicaSet recreates its
+        missing pods (``SuccessfulCreate``) on the node with the fewest of its pods; a pod without
+        an IP is scheduled and addressed from its node's block (``Scheduled``, ``Pulled``,
+        ``Created``, ``Started``); workload statuses follow their pods; every service's Endpoints
+        and EndpointSlice follow its ready pods.
+        """
+        from fabric.lab.k8s import controllers
+
         self._reconcile_pending = False
         store = self._store
         if store is None or self.intent is None:
             return
+        now = time.time()
+        deleted, self._deleted_pods = self._deleted_pods, []
+        for i, pod in enumerate(deleted):
+            if (pod.get("spec") or {}).get("nodeName"):
+                self._record(controllers.killing_events(pod, now, seq=100 * i))
         pods = store.list("v1", "Pod")
-        nodes = [n.name for n in self.intent.nodes]
-        for (ns, rs), (want, template) in self._replicas.items():
-            mine = [
-                p
-                for p in pods
-                if (p.get("metadata") or {}).get("namespace") == ns
-                and any(r.get("name") == rs for r in p["metadata"].get("ownerReferences") or [])
-            ]
+        seq = 10_000
+        for rs in store.list("apps/v1", "ReplicaSet"):
+            mine = controllers.owned_by(pods, rs)
+            want = int((rs.get("spec") or {}).get("replicas", 1))
             for _ in range(want - len(mine)):
-                per_node = {n: 0 for n in nodes}
-                total = {n: 0 for n in nodes}
-                for p in pods:
-                    node = (p.get("spec") or {}).get("nodeName")
-                    if node in total:
-                        total[node] += 1
-                for p in mine:
-                    node = (p.get("spec") or {}).get("nodeName")
-                    if node in per_node:
-                        per_node[node] += 1
-                node = min(nodes, key=lambda n: (per_node[n], total[n], n))
-                new = json.loads(json.dumps(template))
-                meta = new["metadata"]
-                meta["name"] = f"{rs}-{seed.pod_suffix()}"
-                for k in (
-                    "resourceVersion",
-                    "uid",
-                    "creationTimestamp",
-                    "deletionTimestamp",
-                    "deletionGracePeriodSeconds",
-                ):
-                    meta.pop(k, None)
-                new["spec"]["nodeName"] = node
-                new["status"] = {}
-                self._assign_ip(new, node)
-                created = store.put(new)
+                new = controllers.pod_from_replica_set(rs, seed.pod_suffix())
+                created = self._start_pod(new, self._least_loaded(mine, pods), now, seq)
+                self._record(
+                    controllers.events(
+                        rs,
+                        "SuccessfulCreate",
+                        f"Created pod: {created['metadata']['name']}",
+                        component="replicaset-controller",
+                        now=now,
+                        seq=seq + 99,
+                    )
+                )
+                seq += 100
                 mine.append(created)
                 pods.append(created)
         for pod in pods:
@@ -738,10 +752,81 @@ class LabRuntime:
             node = spec.get("nodeName") or self._schedule(pod, pods)
             if node is None:
                 continue
-            new = json.loads(json.dumps(pod))
-            new["spec"]["nodeName"] = node
-            self._assign_ip(new, node)
-            store.put(new)
+            self._start_pod(json.loads(json.dumps(pod)), node, now, seq)
+            seq += 100
+        self._sync_controllers(store.list("v1", "Pod"))
+
+    def _least_loaded(self, mine: list[dict[str, Any]], pods: list[dict[str, Any]]) -> str:
+        """The node with the fewest of a ReplicaSet's pods (then the fewest pods overall)."""
+        assert self.intent is not None
+        nodes = [n.name for n in self.intent.nodes]
+        per_node = {n: 0 for n in nodes}
+        total = {n: 0 for n in nodes}
+        for p in pods:
+            node = (p.get("spec") or {}).get("nodeName")
+            if node in total:
+                total[node] += 1
+        for p in mine:
+            node = (p.get("spec") or {}).get("nodeName")
+            if node in per_node:
+                per_node[node] += 1
+        return min(nodes, key=lambda n: (per_node[n], total[n], n))
+
+    def _start_pod(self, pod: dict[str, Any], node: str, now: float, seq: int) -> dict[str, Any]:
+        """Bind ``pod`` to ``node``, address it, store it, and record what the node reports."""
+        from fabric.lab.k8s import controllers
+
+        pod.setdefault("spec", {})["nodeName"] = node
+        self._assign_ip(pod, node)
+        created = dict(self._store.put(pod))
+        self._record(controllers.container_events(created, node, now, seq=seq))
+        return created
+
+    def _sync_controllers(self, pods: list[dict[str, Any]]) -> None:
+        """Workload statuses and service endpoints as the controllers keep them."""
+        from fabric.lab.k8s import controllers
+
+        store = self._store
+        replica_sets = store.list("apps/v1", "ReplicaSet")
+        for rs in replica_sets:
+            self._put_status(rs, controllers.replica_set_status(rs, pods))
+        for dep in store.list("apps/v1", "Deployment"):
+            self._put_status(dep, controllers.deployment_status(dep, replica_sets, pods))
+        for ds in store.list("apps/v1", "DaemonSet"):
+            self._put_status(ds, controllers.daemon_set_status(ds, pods))
+        apiservers = [
+            a["address"]
+            for n in store.list("v1", "Node")
+            if "node-role.kubernetes.io/control-plane" in (n["metadata"].get("labels") or {})
+            for a in (n.get("status") or {}).get("addresses") or []
+            if a.get("type") == "InternalIP"
+        ]
+        wanted: set[tuple[str, str, str]] = set()
+        for svc in store.list("v1", "Service"):
+            pair = controllers.service_endpoints(svc, pods, apiservers)
+            if pair is None:
+                continue
+            for obj in pair:
+                meta = obj["metadata"]
+                wanted.add((obj["kind"], meta["namespace"], meta["name"]))
+                old = store.get(obj["apiVersion"], obj["kind"], meta["name"], meta["namespace"])
+                if old is None or {k: v for k, v in old.items() if k != "metadata"} != {
+                    k: v for k, v in obj.items() if k != "metadata"
+                }:
+                    store.put(obj)
+        # the garbage collector: endpoints of services that are gone
+        for api, kind in (("v1", "Endpoints"), ("discovery.k8s.io/v1", "EndpointSlice")):
+            for obj in store.list(api, kind):
+                meta = obj["metadata"]
+                managed = kind == "Endpoints" or (meta.get("labels") or {}).get(
+                    "kubernetes.io/service-name"
+                )
+                if managed and (kind, meta["namespace"], meta["name"]) not in wanted:
+                    store.delete(api, kind, meta["name"], meta["namespace"])
+
+    def _put_status(self, obj: dict[str, Any], status: dict[str, Any]) -> None:
+        if obj.get("status") != status:
+            self._store.put({**obj, "status": status})
 
     def _schedule(self, pod: dict[str, Any], pods: list[dict[str, Any]]) -> str | None:
         assert self.intent is not None
@@ -991,8 +1076,9 @@ class LabRuntime:
             for server in servers:
                 for sock in getattr(server, "sockets", None) or []:
                     out.append(sock.getsockname()[:2])
-            for node in self._nodes.values():
-                acceptor = node._acceptor
+            ssh_servers = [sw.ssh for sw in self._switches.values() if sw.ssh is not None]
+            for node in [*ssh_servers, *self._nodes.values()]:
+                acceptor = node.acceptor
                 if acceptor is not None:
                     for sock in acceptor.sockets:
                         out.append(sock.getsockname()[:2])

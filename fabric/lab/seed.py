@@ -178,6 +178,7 @@ SEED_PODS: tuple[SeedPod, ...] = (
         "DaemonSet",
         "csi-node-driver",
         containers=2,
+        labels=(("k8s-app", "csi-node-driver"),),
     ),
     SeedPod(
         "kube-system",
@@ -215,6 +216,7 @@ SEED_PODS: tuple[SeedPod, ...] = (
         "ReplicaSet",
         "tigera-operator-597bf4ddf6",
         restarts=14,
+        labels=(("name", "tigera-operator"),),
     ),
     SeedPod(
         "calico-system",
@@ -233,6 +235,7 @@ SEED_PODS: tuple[SeedPod, ...] = (
         "DaemonSet",
         "csi-node-driver",
         containers=2,
+        labels=(("k8s-app", "csi-node-driver"),),
     ),
     SeedPod("kube-system", "etcd-kube-controlplane-001", _C, None, "Node", _C, restarts=8),
     SeedPod(
@@ -326,6 +329,15 @@ def _stamp() -> str:
     return "2023-10-01T00:00:00Z"
 
 
+_NODE_CAPACITY = {
+    "cpu": "2",
+    "ephemeral-storage": "19475088Ki",
+    "hugepages-2Mi": "0",
+    "memory": "4013652Ki",
+    "pods": "110",
+}
+
+
 def _core_node(
     name: str, address: str, labels: dict[str, str], control_plane: bool
 ) -> dict[str, Any]:
@@ -354,6 +366,9 @@ def _core_node(
                 {"type": "Hostname", "address": name},
             ],
             "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady"}],
+            # a 2-vCPU, 4 GiB VM (the write-up does not say); kubectl describe divides by these
+            "capacity": dict(_NODE_CAPACITY),
+            "allocatable": dict(_NODE_CAPACITY),
             "nodeInfo": {
                 "kubeletVersion": "v1.28.2",
                 "osImage": "Ubuntu 22.04.1 LTS",
@@ -381,7 +396,12 @@ def pod_object(
     restarts: int = 0,
 ) -> dict[str, Any]:
     """A running core v1 Pod object."""
-    base = name.rsplit("-", 1)[0] if owner_kind in ("ReplicaSet", "DaemonSet") else name
+    # containers are named after the workload (coredns-5dd5756b68-7v6jr runs "coredns")
+    base = name
+    if owner_kind == "DaemonSet":
+        base = name.rsplit("-", 1)[0]
+    elif owner_kind == "ReplicaSet":
+        base = name.rsplit("-", 2)[0]
     meta: dict[str, Any] = {"name": name, "namespace": namespace, "labels": dict(labels or {})}
     if owner_kind and owner:
         meta["ownerReferences"] = [
@@ -389,7 +409,7 @@ def pod_object(
                 "apiVersion": "v1" if owner_kind == "Node" else "apps/v1",
                 "kind": owner_kind,
                 "name": owner,
-                "uid": hashlib.sha1(f"{namespace}/{owner}".encode()).hexdigest(),
+                "uid": _uid(namespace, owner),
                 "controller": True,
             }
         ]
@@ -415,6 +435,121 @@ def pod_object(
             ],
         },
     }
+
+
+def _uid(namespace: str, name: str) -> str:
+    """The uid seeded owners have (the pods' ownerReferences were made with the same)."""
+    return hashlib.sha1(f"{namespace}/{name}".encode()).hexdigest()
+
+
+def _template(pod: dict[str, Any]) -> dict[str, Any]:
+    spec = {k: v for k, v in pod["spec"].items() if k != "nodeName"}
+    return {"metadata": {"labels": dict(pod["metadata"].get("labels") or {})}, "spec": spec}
+
+
+def _owner_ref(api_version: str, kind: str, namespace: str, name: str) -> dict[str, Any]:
+    return {
+        "apiVersion": api_version,
+        "kind": kind,
+        "name": name,
+        "uid": _uid(namespace, name),
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
+def workload_objects(pods: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The ``apps/v1`` owners of the seeded pods: Deployment -> ReplicaSet -> pods, DaemonSets.
+
+    Each ReplicaSet ``<deployment>-<hash>`` (the write-up's pod names) is owned by Deployment
+    ``<deployment>``; its template is its pods' (with the ``pod-template-hash`` label, which
+    the Deployment's template and selector do not carry). ``replicas`` is the number of seeded
+    pods. Statuses are filled in by the runtime's controllers.
+    """
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for pod in pods:
+        for ref in pod["metadata"].get("ownerReferences") or []:
+            if ref["kind"] in ("ReplicaSet", "DaemonSet"):
+                key = (ref["kind"], pod["metadata"]["namespace"], ref["name"])
+                groups.setdefault(key, []).append(pod)
+    out: list[dict[str, Any]] = []
+    for (kind, ns, name), members in groups.items():
+        template = _template(members[0])
+        labels = dict(template["metadata"]["labels"])
+        if kind == "DaemonSet":
+            out.append(
+                {
+                    "apiVersion": "apps/v1",
+                    "kind": "DaemonSet",
+                    "metadata": {
+                        "name": name,
+                        "namespace": ns,
+                        "uid": _uid(ns, name),
+                        "labels": dict(labels),
+                    },
+                    "spec": {
+                        "selector": {"matchLabels": labels},
+                        "template": template,
+                        "updateStrategy": {
+                            "type": "RollingUpdate",
+                            "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0},
+                        },
+                        "revisionHistoryLimit": 10,
+                    },
+                }
+            )
+            continue
+        deployment = name.rsplit("-", 1)[0]
+        plain = {k: v for k, v in labels.items() if k != "pod-template-hash"}
+        dep_template = {"metadata": {"labels": plain}, "spec": template["spec"]}
+        out.append(
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {
+                    "name": deployment,
+                    "namespace": ns,
+                    "uid": _uid(ns, deployment),
+                    "labels": dict(plain),
+                    "annotations": {"deployment.kubernetes.io/revision": "1"},
+                },
+                "spec": {
+                    "replicas": len(members),
+                    "selector": {"matchLabels": plain},
+                    "template": dep_template,
+                    "strategy": {
+                        "type": "RollingUpdate",
+                        "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"},
+                    },
+                    "revisionHistoryLimit": 10,
+                    "progressDeadlineSeconds": 600,
+                },
+            }
+        )
+        out.append(
+            {
+                "apiVersion": "apps/v1",
+                "kind": "ReplicaSet",
+                "metadata": {
+                    "name": name,
+                    "namespace": ns,
+                    "uid": _uid(ns, name),
+                    "labels": dict(labels),
+                    "annotations": {
+                        "deployment.kubernetes.io/desired-replicas": str(len(members)),
+                        "deployment.kubernetes.io/max-replicas": str(len(members) + 1),
+                        "deployment.kubernetes.io/revision": "1",
+                    },
+                    "ownerReferences": [_owner_ref("apps/v1", "Deployment", ns, deployment)],
+                },
+                "spec": {
+                    "replicas": len(members),
+                    "selector": {"matchLabels": labels},
+                    "template": template,
+                },
+            }
+        )
+    return out
 
 
 def container_status(name: str, image: str, restarts: int, started: str) -> dict[str, Any]:
@@ -474,10 +609,15 @@ def base_cluster_objects(intent: Intent) -> list[dict[str, Any]]:
         objs.append(
             _core_node(node.name, address, dict(node.labels), cp and len(intent.nodes) <= 3)
         )
+    pods: list[dict[str, Any]] = []
     for pod in SEED_PODS:
         if pod.node not in mgmt:
             continue
-        objs.append(
+        labels = dict(pod.labels)
+        if pod.owner_kind == "ReplicaSet":
+            # the ReplicaSet controller labels its pods with the template hash (the name suffix)
+            labels["pod-template-hash"] = pod.owner.rsplit("-", 1)[1]
+        pods.append(
             pod_object(
                 pod.namespace,
                 pod.name,
@@ -487,11 +627,13 @@ def base_cluster_objects(intent: Intent) -> list[dict[str, Any]]:
                 host_network=pod.ip is None,
                 owner_kind=pod.owner_kind,
                 owner=pod.owner,
-                labels=dict(pod.labels),
+                labels=labels,
                 containers=pod.containers,
                 restarts=pod.restarts,
             )
         )
+    objs += workload_objects(pods)
+    objs += pods
     cidrs = intent.cluster.calico.service_cluster_cidrs
     svc_net = cidrs[0] if cidrs else ipaddress.IPv4Network("10.96.0.0/12")
     for offset, (ns, name, ip, ports, selector) in enumerate(SEED_SERVICES, start=1):

@@ -228,7 +228,88 @@ class _Auth(asyncssh.SSHServer):
         )
 
 
-class NodeSshServer:
+class SshServer:
+    """An SSH endpoint on one loopback address; subclasses answer the sessions.
+
+    Args:
+        host: the loopback address to bind.
+        port: the TCP port.
+        username: the only user allowed in.
+        password: its password.
+        host_key: the server's host key.
+        client_keys: public keys accepted for ``username``.
+        server_version: the software version in the SSH identification string.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        username: str,
+        password: str,
+        host_key: asyncssh.SSHKey,
+        client_keys: Sequence[asyncssh.SSHKey] = (),
+        server_version: str = "OpenSSH_8.9p1",
+    ) -> None:
+        self.host = host
+        self.port = port
+        self._username = username
+        self._password = password
+        self._host_key = host_key
+        self._server_version = server_version
+        self._auth_keys = (
+            asyncssh.import_authorized_keys(
+                "".join(k.export_public_key().decode() for k in client_keys)
+            )
+            if client_keys
+            else None
+        )
+        self._acceptor: asyncssh.SSHAcceptor | None = None
+        self._connections: set[asyncssh.SSHServerConnection] = set()
+
+    @property
+    def listening(self) -> bool:
+        """Whether the listener is open."""
+        return self._acceptor is not None
+
+    @property
+    def acceptor(self) -> asyncssh.SSHAcceptor | None:
+        """The open listener (its sockets), or None."""
+        return self._acceptor
+
+    async def start(self) -> None:
+        """Open the listener (idempotent)."""
+        if self._acceptor is not None:
+            return
+        self._acceptor = await asyncssh.create_server(
+            lambda: _Auth(self._username, self._password, self._connections),
+            self.host,
+            self.port,
+            server_host_keys=[self._host_key],
+            authorized_client_keys=self._auth_keys,
+            process_factory=self._handle,
+            reuse_address=True,
+            server_version=self._server_version,
+        )
+
+    async def close(self) -> None:
+        """Close the listener and every open session (new connections are refused)."""
+        acceptor, self._acceptor = self._acceptor, None
+        if acceptor is not None:
+            acceptor.close()
+            await acceptor.wait_closed()
+        conns, self._connections = list(self._connections), set()
+        for conn in conns:
+            conn.close()
+        for conn in conns:
+            await conn.wait_closed()
+
+    async def _handle(self, process: asyncssh.SSHServerProcess[str]) -> None:
+        raise NotImplementedError
+
+
+class NodeSshServer(SshServer):
     """One node's SSH endpoint on a loopback address.
 
     Args:
@@ -252,53 +333,15 @@ class NodeSshServer:
         host_key: asyncssh.SSHKey,
         client_keys: Sequence[asyncssh.SSHKey] = (),
     ) -> None:
+        super().__init__(
+            host=host,
+            port=port,
+            username=username,
+            password=password,
+            host_key=host_key,
+            client_keys=client_keys,
+        )
         self.shell = shell
-        self.host = host
-        self.port = port
-        self._username = username
-        self._password = password
-        self._host_key = host_key
-        self._auth_keys = (
-            asyncssh.import_authorized_keys(
-                "".join(k.export_public_key().decode() for k in client_keys)
-            )
-            if client_keys
-            else None
-        )
-        self._acceptor: asyncssh.SSHAcceptor | None = None
-        self._connections: set[asyncssh.SSHServerConnection] = set()
-
-    @property
-    def listening(self) -> bool:
-        """Whether the listener is open."""
-        return self._acceptor is not None
-
-    async def start(self) -> None:
-        """Open the listener (idempotent)."""
-        if self._acceptor is not None:
-            return
-        self._acceptor = await asyncssh.create_server(
-            lambda: _Auth(self._username, self._password, self._connections),
-            self.host,
-            self.port,
-            server_host_keys=[self._host_key],
-            authorized_client_keys=self._auth_keys,
-            process_factory=self._handle,
-            reuse_address=True,
-            server_version="OpenSSH_8.9p1",
-        )
-
-    async def close(self) -> None:
-        """Close the listener and every open session (new connections are refused)."""
-        acceptor, self._acceptor = self._acceptor, None
-        if acceptor is not None:
-            acceptor.close()
-            await acceptor.wait_closed()
-        conns, self._connections = list(self._connections), set()
-        for conn in conns:
-            conn.close()
-        for conn in conns:
-            await conn.wait_closed()
 
     async def _handle(self, process: asyncssh.SSHServerProcess[str]) -> None:
         if process.command is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fabric.exports.anta import AntaCatalog, build_anta_catalog
+from fabric.exports.containerlab import ContainerlabExport, build_topology, write_topology
 from fabric.intent import load_intent
 from fabric.models.observed import BlockAffinityInfo, IPNetwork
 from fabric.paths import ProjectPaths
@@ -54,3 +55,22 @@ def export_anta_catalog(
     if blocks_from_cluster:
         blocks = cluster_blocks(paths, intent.cluster.name, lab=lab, insecure=insecure)
     return build_anta_catalog(intent, blocks)
+
+
+def export_containerlab(
+    out: Path, inventory: Path | None = None
+) -> tuple[ContainerlabExport, list[str], list[Path]]:
+    """Write a containerlab topology of the intent into ``out``.
+
+    Returns:
+        The export, the intent's warnings, and the files written.
+
+    Raises:
+        ValidationError: the intent is invalid (nothing is written).
+    """
+    paths = ProjectPaths.discover(inventory=inventory)
+    report = load_intent(paths)
+    intent = report.intent
+    assert intent is not None  # load_intent raises ValidationError otherwise
+    export = build_topology(intent, paths.search("templates"))
+    return export, [str(w) for w in report.warnings], write_topology(export, out)

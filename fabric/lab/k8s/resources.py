@@ -228,6 +228,43 @@ CRON_JOB_SPEC: Final = Obj(
 )
 
 
+_EVENT_SOURCE = Obj({"component": LEAF, "host": LEAF})
+#: ``core/v1`` Event: its fields are top-level (no spec).
+CORE_EVENT_FIELDS: Final[dict[str, Schema]] = {
+    "involvedObject": ANY,
+    "reason": LEAF,
+    "message": LEAF,
+    "source": _EVENT_SOURCE,
+    "firstTimestamp": LEAF,
+    "lastTimestamp": LEAF,
+    "count": LEAF,
+    "type": LEAF,
+    "eventTime": LEAF,
+    "series": ANY,
+    "action": LEAF,
+    "related": ANY,
+    "reportingComponent": LEAF,
+    "reportingInstance": LEAF,
+}
+#: ``events.k8s.io/v1`` Event.
+EVENT_FIELDS: Final[dict[str, Schema]] = {
+    "eventTime": LEAF,
+    "series": ANY,
+    "reportingController": LEAF,
+    "reportingInstance": LEAF,
+    "action": LEAF,
+    "reason": LEAF,
+    "regarding": ANY,
+    "related": ANY,
+    "note": LEAF,
+    "type": LEAF,
+    "deprecatedSource": _EVENT_SOURCE,
+    "deprecatedFirstTimestamp": LEAF,
+    "deprecatedLastTimestamp": LEAF,
+    "deprecatedCount": LEAF,
+}
+
+
 @dataclass(frozen=True)
 class ResourceType:
     """One API resource (a kind in a group/version) as the server serves it.
@@ -336,6 +373,40 @@ RESOURCES: Final[tuple[ResourceType, ...]] = (
         ("cj",),
         {"spec": CRON_JOB_SPEC, "status": ANY},
         ("all",),
+    ),
+    # apps/v1 workloads, events, endpoints (fabric/lab/k8s/controllers.py keeps them current)
+    *(
+        ResourceType(
+            "apps",
+            "v1",
+            kind,
+            plural,
+            kind.lower(),
+            True,
+            short,
+            {"spec": ANY, "status": ANY},
+            ("all",),
+        )
+        for kind, plural, short in (
+            ("Deployment", "deployments", ("deploy",)),
+            ("ReplicaSet", "replicasets", ("rs",)),
+            ("DaemonSet", "daemonsets", ("ds",)),
+        )
+    ),
+    ResourceType("", "v1", "Event", "events", "event", True, ("ev",), CORE_EVENT_FIELDS),
+    ResourceType("events.k8s.io", "v1", "Event", "events", "event", True, ("ev",), EVENT_FIELDS),
+    ResourceType(
+        "", "v1", "Endpoints", "endpoints", "endpoints", True, ("ep",), {"subsets": ListOf(ANY)}
+    ),
+    ResourceType(
+        "discovery.k8s.io",
+        "v1",
+        "EndpointSlice",
+        "endpointslices",
+        "endpointslice",
+        True,
+        (),
+        {"addressType": LEAF, "endpoints": ListOf(ANY), "ports": ListOf(ANY)},
     ),
     _calico("BGPConfiguration", "bgpconfigurations", BGP_CONFIGURATION_SPEC, ("bgpconfig",)),
     _calico("BGPPeer", "bgppeers", BGP_PEER_SPEC),

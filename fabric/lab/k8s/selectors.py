@@ -112,7 +112,30 @@ _FIELDS_EXTRA = {
     "Node": {"spec.unschedulable"},
     "Namespace": {"status.phase"},
     "Secret": {"type"},
+    # core/v1 and events.k8s.io/v1 Events (kubectl describe selects by involvedObject.*)
+    "Event": {
+        *(
+            f"{ref}.{f}"
+            for ref in ("involvedObject", "regarding")
+            for f in (
+                "kind",
+                "namespace",
+                "name",
+                "uid",
+                "apiVersion",
+                "resourceVersion",
+                "fieldPath",
+            )
+        ),
+        "reason",
+        "reportingComponent",
+        "reportingController",
+        "source",
+        "type",
+    },
 }
+#: Field labels that name another field of the object (an Event's ``source`` is its component).
+_FIELD_ALIASES = {"source": "source.component"}
 
 
 @dataclass(frozen=True)
@@ -146,6 +169,7 @@ def check_fields(reqs: list[FieldRequirement], kind: str) -> None:
 
 
 def _field_value(obj: dict[str, Any], dotted: str) -> str:
+    dotted = _FIELD_ALIASES.get(dotted, dotted)
     cur: Any = obj
     for part in dotted.split("."):
         cur = cur.get(part) if isinstance(cur, dict) else None

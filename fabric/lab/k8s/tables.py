@@ -188,6 +188,153 @@ def _configmap_row(obj: dict[str, Any]) -> list[Any]:
     return [obj["metadata"]["name"], count, _age(obj)]
 
 
+def _template_cells(template: dict[str, Any]) -> tuple[str, str]:
+    """``layoutContainerCells``: container names and images, comma separated."""
+    containers = (template.get("spec") or {}).get("containers") or []
+    return (
+        ",".join(str(c.get("name", "")) for c in containers),
+        ",".join(str(c.get("image", "")) for c in containers),
+    )
+
+
+def _label_selector(selector: dict[str, Any] | None) -> str:
+    """``metav1.FormatLabelSelector``: ``k=v,k2 in (a,b)``; ``<none>`` when empty."""
+    if not selector:
+        return "<none>"
+    parts = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
+    for expr in selector.get("matchExpressions") or []:
+        op = str(expr.get("operator", "")).lower()
+        values = ",".join(sorted(expr.get("values") or []))
+        if op == "in":
+            parts.append(f"{expr['key']} in ({values})")
+        elif op == "notin":
+            parts.append(f"{expr['key']} notin ({values})")
+        elif op == "exists":
+            parts.append(str(expr["key"]))
+        elif op == "doesnotexist":
+            parts.append(f"!{expr['key']}")
+    return ",".join(parts) or "<none>"
+
+
+def _workload_tail(spec: dict[str, Any]) -> list[Any]:
+    names, images = _template_cells(spec.get("template") or {})
+    return [names, images, _label_selector(spec.get("selector"))]
+
+
+def _deployment_row(obj: dict[str, Any]) -> list[Any]:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    want = int(spec.get("replicas", 1))
+    return [
+        obj["metadata"]["name"],
+        f"{int(status.get('readyReplicas', 0))}/{want}",
+        int(status.get("updatedReplicas", 0)),
+        int(status.get("availableReplicas", 0)),
+        _age(obj),
+        *_workload_tail(spec),
+    ]
+
+
+def _replica_set_row(obj: dict[str, Any]) -> list[Any]:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    return [
+        obj["metadata"]["name"],
+        int(spec.get("replicas", 1)),
+        int(status.get("replicas", 0)),
+        int(status.get("readyReplicas", 0)),
+        _age(obj),
+        *_workload_tail(spec),
+    ]
+
+
+def _daemon_set_row(obj: dict[str, Any]) -> list[Any]:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    node_selector = ((spec.get("template") or {}).get("spec") or {}).get("nodeSelector") or {}
+    return [
+        obj["metadata"]["name"],
+        int(status.get("desiredNumberScheduled", 0)),
+        int(status.get("currentNumberScheduled", 0)),
+        int(status.get("numberReady", 0)),
+        int(status.get("updatedNumberScheduled", 0)),
+        int(status.get("numberAvailable", 0)),
+        ",".join(f"{k}={v}" for k, v in sorted(node_selector.items())) or "<none>",
+        _age(obj),
+        *_workload_tail(spec),
+    ]
+
+
+def _more(items: list[str], count: int, limit: int = 3, empty: str = "<unset>") -> str:
+    """``listWithMoreString``: at most three, then ``+ N more...``."""
+    text = ",".join(items[:limit])
+    if count > limit:
+        return f"{text} + {count - limit} more..."
+    return text or empty
+
+
+def _endpoints_row(obj: dict[str, Any]) -> list[Any]:
+    # printers.go formatEndpoints: ip:port for every port of every subset, three at most
+    items: list[str] = []
+    for subset in obj.get("subsets") or []:
+        for port in subset.get("ports") or [{"port": None}]:
+            for address in subset.get("addresses") or []:
+                port_num = port.get("port")
+                items.append(f"{address['ip']}:{port_num}" if port_num else str(address["ip"]))
+    return [obj["metadata"]["name"], _more(items, len(items), empty="<none>"), _age(obj)]
+
+
+def _endpoint_slice_row(obj: dict[str, Any]) -> list[Any]:
+    ports = [
+        str(p["port"]) if p.get("port") is not None else str(p.get("name") or "*")
+        for p in obj.get("ports") or []
+    ]
+    addresses = [str(a) for e in obj.get("endpoints") or [] for a in e.get("addresses") or []]
+    return [
+        obj["metadata"]["name"],
+        obj.get("addressType", ""),
+        _more(ports, len(ports)),
+        _more(addresses, len(addresses)),
+        _age(obj),
+    ]
+
+
+def _event_row(obj: dict[str, Any]) -> list[Any]:
+    """An event row as printers.go printEvent gives it (either API group's field names)."""
+    new = obj.get("apiVersion") == "events.k8s.io/v1"
+    ref = (obj.get("regarding") if new else obj.get("involvedObject")) or {}
+    source = (obj.get("deprecatedSource") if new else obj.get("source")) or {}
+    first = obj.get("deprecatedFirstTimestamp" if new else "firstTimestamp")
+    last = obj.get("deprecatedLastTimestamp" if new else "lastTimestamp")
+    event_time = obj.get("eventTime")
+    first_seen = _since(first) if first else _since_micro(event_time)
+    last_seen = _since(last) if last else first_seen
+    count = int(obj.get("deprecatedCount" if new else "count") or 1)
+    kind, name = str(ref.get("kind", "")), ref.get("name")
+    target = f"{kind.lower()}/{name}" if name else kind.lower()
+    component = source.get("component") or obj.get(
+        "reportingController" if new else "reportingComponent"
+    )
+    host = source.get("host") or obj.get("reportingInstance")
+    source_text = f"{component}, {host}" if component and host else (component or "")
+    message = str(obj.get("note" if new else "message") or "").strip()
+    return [
+        last_seen,
+        obj.get("type", ""),
+        obj.get("reason", ""),
+        target,
+        ref.get("fieldPath", ""),
+        source_text,
+        message,
+        first_seen,
+        count,
+        obj["metadata"]["name"],
+    ]
+
+
+def _since_micro(ts: Any) -> str:
+    if not ts:
+        return "<unknown>"
+    return _since(str(ts).split(".")[0].rstrip("Z") + "Z")
+
+
 def _default_row(obj: dict[str, Any]) -> list[Any]:
     return [obj["metadata"]["name"], obj.get("metadata", {}).get("creationTimestamp")]
 
@@ -295,6 +442,192 @@ _PRINTERS: dict[tuple[str, str], tuple[list[Column], Callable[[dict[str, Any]], 
         _namespace_row,
     ),
 }
+
+_CONTAINERS: Column = ("Containers", "string", 1, "Names of each container in the template.")
+_IMAGES: Column = ("Images", "string", 1, "Images referenced by each container in the template.")
+_SELECTOR: Column = (
+    "Selector",
+    "string",
+    1,
+    "Label selector for pods. Existing ReplicaSets whose pods are selected by this will be the "
+    "ones affected by this deployment.",
+)
+_PRINTERS.update(
+    {
+        ("apps/v1", "Deployment"): (
+            [
+                _NAME,
+                ("Ready", "string", 0, "Number of the pod with ready state"),
+                (
+                    "Up-to-date",
+                    "string",
+                    0,
+                    "Total number of non-terminated pods targeted by this deployment that have "
+                    "the desired template spec.",
+                ),
+                (
+                    "Available",
+                    "string",
+                    0,
+                    "Total number of available pods (ready for at least minReadySeconds) "
+                    "targeted by this deployment.",
+                ),
+                _AGE,
+                _CONTAINERS,
+                _IMAGES,
+                _SELECTOR,
+            ],
+            _deployment_row,
+        ),
+        ("apps/v1", "ReplicaSet"): (
+            [
+                _NAME,
+                ("Desired", "integer", 0, "Replicas is the number of desired replicas."),
+                (
+                    "Current",
+                    "integer",
+                    0,
+                    "Replicas is the most recently observed number of replicas.",
+                ),
+                (
+                    "Ready",
+                    "integer",
+                    0,
+                    "readyReplicas is the number of pods targeted by this ReplicaSet with a "
+                    "Ready Condition.",
+                ),
+                _AGE,
+                _CONTAINERS,
+                _IMAGES,
+                (
+                    "Selector",
+                    "string",
+                    1,
+                    "Selector is a label query over pods that should match the replica count.",
+                ),
+            ],
+            _replica_set_row,
+        ),
+        ("apps/v1", "DaemonSet"): (
+            [
+                _NAME,
+                (
+                    "Desired",
+                    "integer",
+                    0,
+                    "The total number of nodes that should be running the daemon pod.",
+                ),
+                (
+                    "Current",
+                    "integer",
+                    0,
+                    "The number of nodes that are running at least 1 daemon pod and are "
+                    "supposed to run the daemon pod.",
+                ),
+                (
+                    "Ready",
+                    "integer",
+                    0,
+                    "The number of nodes that should be running the daemon pod and have one "
+                    "or more of the daemon pod running with a Ready Condition.",
+                ),
+                (
+                    "Up-to-date",
+                    "integer",
+                    0,
+                    "The total number of nodes that are running updated daemon pod",
+                ),
+                (
+                    "Available",
+                    "integer",
+                    0,
+                    "The number of nodes that should be running the daemon pod and have one "
+                    "or more of the daemon pod running and available.",
+                ),
+                (
+                    "Node Selector",
+                    "string",
+                    0,
+                    "NodeSelector is a selector which must be true for the pod to fit on a node.",
+                ),
+                _AGE,
+                _CONTAINERS,
+                _IMAGES,
+                (
+                    "Selector",
+                    "string",
+                    1,
+                    "A label query over pods that are managed by the daemon set.",
+                ),
+            ],
+            _daemon_set_row,
+        ),
+        ("v1", "Endpoints"): (
+            [
+                _NAME,
+                (
+                    "Endpoints",
+                    "string",
+                    0,
+                    "The set of all endpoints is the union of all subsets.",
+                ),
+                _AGE,
+            ],
+            _endpoints_row,
+        ),
+        ("discovery.k8s.io/v1", "EndpointSlice"): (
+            [
+                _NAME,
+                (
+                    "AddressType",
+                    "string",
+                    0,
+                    "addressType specifies the type of address carried by this EndpointSlice.",
+                ),
+                ("Ports", "string", 0, "ports specifies the list of network ports exposed."),
+                ("Endpoints", "string", 0, "endpoints is a list of unique endpoints."),
+                _AGE,
+            ],
+            _endpoint_slice_row,
+        ),
+    }
+)
+_EVENT_COLUMNS: list[Column] = [
+    (
+        "Last Seen",
+        "string",
+        0,
+        "The time at which the most recent occurrence of this event was recorded.",
+    ),
+    (
+        "Type",
+        "string",
+        0,
+        "Type of this event (Normal, Warning), new types could be added in the future",
+    ),
+    (
+        "Reason",
+        "string",
+        0,
+        "This should be a short, machine understandable string that gives "
+        "the reason for the transition into the object's current status.",
+    ),
+    ("Object", "string", 0, "The object that this event is about."),
+    (
+        "Subobject",
+        "string",
+        1,
+        "If referring to a piece of an object instead of an entire "
+        "object, this string should contain a valid JSON/Go field access statement.",
+    ),
+    ("Source", "string", 1, "The component reporting this event."),
+    ("Message", "string", 0, "A human-readable description of the status of this operation."),
+    ("First Seen", "string", 1, "The time at which the event was first recorded."),
+    ("Count", "string", 1, "The number of times this event has occurred."),
+    ("Name", "string", 1, "Name must be unique within a namespace."),
+]
+_PRINTERS[("v1", "Event")] = (_EVENT_COLUMNS, _event_row)
+_PRINTERS[("events.k8s.io/v1", "Event")] = (_EVENT_COLUMNS, _event_row)
 
 _DEFAULT: tuple[list[Column], Callable[[dict[str, Any]], list[Any]]] = (
     [
