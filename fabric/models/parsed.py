@@ -91,19 +91,30 @@ class NextHop(_Bulk):
     """A next hop of a route.
 
     Attributes:
-        address: the gateway when it is an IP address, else ``None`` (VTEP, tunnel, connected).
-        interface: the egress interface when printed.
+        address: the gateway when it is an IP address (IPv4, IPv6, link-local ``fe80::1``),
+            else ``None`` (VTEP, tunnel, connected).
+        interface: the egress interface when printed (``via fe80::1, Ethernet1``,
+            ``via Ethernet1, directly connected``).
         raw: the next hop as printed, whitespace collapsed (``via 10.0.0.1, Ethernet1``,
             ``directly connected, Loopback0``, ``via VTEP 1.1.1.1 VNI 10 ...``); never dropped.
+        resolved_via: how this next hop resolves, when the output shows it: the ``via`` lines
+            indented under it (a segment-routing, TI-LFA, BGP LU or SRv6 tunnel resolved
+            through further tunnels down to interface next hops), each with its own
+            ``resolved_via``. They are not further paths of the route.
     """
 
     address: str | None = None
     interface: str | None = None
     raw: str
+    resolved_via: list[NextHop] = Field(default_factory=list)
 
 
 class Route(_Bulk):
-    """One route: prefix, code (``C``, ``B I``, ``O E2`` ...), ``[distance/metric]``, next hops."""
+    """One route: prefix, code (``C``, ``B I``, ``O E2`` ...), ``[distance/metric]``, next hops.
+
+    ``next_hops`` are the route's paths (its top-level ``via`` lines, ECMP: several);
+    ``backup_next_hops`` the ``backup via`` lines (TI-LFA / fast-reroute backups), never paths.
+    """
 
     prefix: str
     code: str
@@ -111,6 +122,7 @@ class Route(_Bulk):
     metric: int | None = None
     directly_connected: bool = False
     next_hops: list[NextHop] = Field(default_factory=list)
+    backup_next_hops: list[NextHop] = Field(default_factory=list)
 
 
 class RouteVrf(_State):
@@ -121,7 +133,7 @@ class RouteVrf(_State):
 
 
 class RouteTable(_State):
-    """``show ip route`` / ``... vrf NAME`` / ``... vrf all`` (EOS)."""
+    """``show ip route`` / ``show ipv6 route`` / ``... vrf NAME`` / ``... vrf all`` (EOS)."""
 
     vrfs: dict[str, RouteVrf] = Field(default_factory=dict)
 
