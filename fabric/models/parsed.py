@@ -213,10 +213,24 @@ class CalicoPeer(_State):
 
 
 class CalicoAfStatus(_State):
-    """The IPv4 or IPv6 section: its peers, or the error printed instead of the table."""
+    """The IPv4 or IPv6 section: its peers, or the error printed instead of the table.
+
+    Attributes:
+        error: what calicoctl printed instead of the table (BIRD unreachable, the family's
+            BIRD daemon not running ...).
+        peers: the table's rows (empty for ``No IPv6 peers found.``).
+        address: the node's own BGP address of this family, where calicoctl prints it
+            (calicoctl 0.x ``IP: ...`` line), else ``None``.
+        as_number: the node's AS number printed with it (``64511 (inherited)`` -> 64511).
+        address_configured: ``False`` for ``No IPv6 address configured.`` (calicoctl 0.x),
+            ``True`` when an ``IP:`` line gives the address, ``None`` when the output does not say.
+    """
 
     error: str | None = None
     peers: list[CalicoPeer] = Field(default_factory=list)
+    address: str | None = None
+    as_number: ASN | None = None
+    address_configured: bool | None = None
 
 
 class CalicoNodeStatus(_State):
@@ -244,9 +258,14 @@ class BirdProtocol(_State):
 
 
 class BirdProtocols(_State):
-    """``birdcl show protocols`` as run inside calico-node."""
+    """``birdcl show protocols`` (``bird.ctl`` or the IPv6 daemon's ``bird6.ctl``).
+
+    ``error`` is birdcl's own message when it could not reach the daemon (``Unable to connect
+    to server control socket (...)``): then there are no protocols.
+    """
 
     protocols: list[BirdProtocol] = Field(default_factory=list)
+    error: str | None = None
 
 
 # ------------------------------------------------------------------------------ kubectl
