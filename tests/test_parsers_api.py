@@ -35,6 +35,8 @@ SEED_BGP = (DATA / "arista_eos" / "show_ip_bgp_summary" / "seed_collapsed.txt").
         ("calico", "birdcl -s /var/run/calico/bird6.ctl show protocols", "birdcl show protocols"),
         ("calico", "birdcl6 -s /var/run/calico/bird6.ctl show protocols", "birdcl show protocols"),
         ("calico", "birdc show protocols", "birdcl show protocols"),
+        ("calico", "sudo birdc s p", "birdcl show protocols"),
+        ("calico", "birdc -r -s /run/bird/bird.ctl show protocol", "birdcl show protocols"),
         ("eos", "show ip route vrf management", "show ip route"),
         ("arista_eos", "show ip route vrf all", "show ip route"),
         ("arista_eos", "show running-config", "show running-config"),

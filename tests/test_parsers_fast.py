@@ -134,7 +134,7 @@ def test_generated_ipv6_table_reads_route_by_route() -> None:
         assert route.directly_connected == (route.code == "C")
         assert route.distance == (0 if route.code == "C" else 20)
         for hop in route.next_hops:
-            assert hop.interface is not None and hop.resolved_via == []
+            assert hop.interface is not None and hop.resolved_via == ()
             assert (hop.address is None) == route.directly_connected
             assert hop.address is None or hop.address.startswith("fe80::")
 

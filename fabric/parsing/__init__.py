@@ -127,8 +127,10 @@ PARSERS: tuple[Parser, ...] = (
         "birdcl show protocols",
         "calico/birdcl_show_protocols.ttp",
         # birdcl or birdc (and BIRD 1.x's birdcl6/birdc6); -s bird.ctl or bird6.ctl, -r ...
+        # and any abbreviation BIRD's CLI takes ("s p", "sh pro", "show protocol")
         re.compile(
-            r"birdcl?6?(?: -[a-z])*(?: -s \S+)?(?: -[a-z])* (?:show protocols|sh pro?t?o?c?o?l?s?)"
+            r"birdcl?6?(?: -[a-z])*(?: -s \S+)?(?: -[a-z])* "
+            r"(?:s|sh|sho|show) p(?:r(?:o(?:t(?:o(?:c(?:o(?:ls?)?)?)?)?)?)?)?"
         ),
         calico.assemble_bird_protocols,
     ),
