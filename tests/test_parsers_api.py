@@ -31,6 +31,9 @@ SEED_BGP = (DATA / "arista_eos" / "show_ip_bgp_summary" / "seed_collapsed.txt").
         ("arista_eos", "show bgp ipv6 unicast summary vrf all", "show ipv6 bgp summary"),
         ("arista_eos", "show bgp ipv4 unicast summary", "show ip bgp summary"),
         ("arista_eos", "show ipv6 route vrf all", "show ipv6 route"),
+        ("arista_eos", "show ipv6 route bgp", "show ipv6 route"),
+        ("arista_eos", "show ipv6 route vrf BLUE fd00:10::/32 longer-prefixes", "show ipv6 route"),
+        ("arista_eos", "show ip route vrf all 10.0.0.0/8 longer-prefixes bgp", "show ip route"),
         ("calico", "calicoctl status", "calicoctl node status"),
         ("calico", "birdcl -s /var/run/calico/bird6.ctl show protocols", "birdcl show protocols"),
         ("calico", "birdcl6 -s /var/run/calico/bird6.ctl show protocols", "birdcl show protocols"),
@@ -70,7 +73,13 @@ def test_commands_map_to_their_parser(platform: str, command: str, name: str) ->
 
 @pytest.mark.parametrize(
     ("platform", "command"),
-    [("arista_eos", "show version"), ("junos", "show route"), ("calico", "show ip route")],
+    [
+        ("arista_eos", "show version"),
+        ("arista_eos", "show ip route summary"),
+        ("arista_eos", "show ipv6 route detail"),
+        ("junos", "show route"),
+        ("calico", "show ip route"),
+    ],
 )
 def test_unknown_commands_are_usage_errors(platform: str, command: str) -> None:
     with pytest.raises(UsageError):

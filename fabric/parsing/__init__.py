@@ -66,6 +66,11 @@ def _running_config(section_only: bool) -> Assembler:
 
 
 _VRF = r"(?: vrf \S+)?"
+#: ``show ip route`` filters that print the same table: a prefix (``longer-prefixes``), a source.
+_ROUTE_FILTERS = (
+    r"(?: (?:[0-9a-f:./]+)(?: longer-prefixes)?)?"
+    r"(?: (?:bgp|connected|static|kernel|isis|ospf|ospfv3|rip|aggregate))?"
+)
 _KUBECTL_OPTS = r"(?: (?:-A|--all-namespaces|-o ?wide|-o=wide|--output[= ]wide|-owide"
 _KUBECTL_OPTS += r"|(?:-n|--namespace|-l|--selector|--field-selector)[= ]?\S+))*"
 
@@ -88,14 +93,14 @@ PARSERS: tuple[Parser, ...] = (
         "arista_eos",
         "show ip route",
         "arista_eos/show_ip_route.ttp",
-        re.compile(r"show ip route" + _VRF),
+        re.compile(r"show ip route" + _VRF + _ROUTE_FILTERS),
         eos.assemble_route_table,
     ),
     Parser(
         "arista_eos",
         "show ipv6 route",
         "arista_eos/show_ipv6_route.ttp",
-        re.compile(r"show ipv6 route" + _VRF),
+        re.compile(r"show ipv6 route" + _VRF + _ROUTE_FILTERS),
         eos.assemble_route_table,
     ),
     Parser(
