@@ -300,6 +300,83 @@ def _nest_collapsed(
 _ROUTE_KINDS = frozenset(("route", "route_hop", "route_connected", "route_bare"))
 
 
+class _Tables:
+    """The VRF tables being built, and what the lines other than routes and next hops set."""
+
+    def __init__(self, command: str) -> None:
+        self.command = command
+        self.vrfs: dict[str, dict[str, Any]] = {}
+        self.current: str | None = None
+        self.prompt = Prompt(command)
+
+    def routes(self, row: Row) -> list[dict[str, Any]]:
+        """The route list of the current VRF (``default`` when no VRF line came first)."""
+        if self.current is None:
+            self.open("default", row)
+        assert self.current is not None
+        routes: list[dict[str, Any]] = self.vrfs[self.current]["routes"]
+        return routes
+
+    def open(self, name: str, row: Row) -> None:
+        if name in self.vrfs:
+            raise fail(self.command, row, f"VRF {name!r} appears twice")
+        self.vrfs[name] = {"gateway_of_last_resort_set": False, "routes": []}
+        self.current = name
+
+    def other(self, row: Row, previous: str) -> None:
+        """A line that is neither a route nor a next hop (``previous``: the kind before it)."""
+        kind, command = row.kind, self.command
+        if kind == "vrf":
+            self.open(row.values["vrf"], row)
+        elif kind in ("warning", "notice"):
+            pass
+        elif kind == "warning_more":
+            if previous not in ("warning", "warning_more"):
+                raise fail(command, row, "not a line of this output")
+        elif kind == "legend":
+            if previous not in ("codes", "legend"):
+                raise fail(command, row, "a legend line outside the Codes block")
+        elif kind == "prompt":
+            self.prompt.leading(row, previous == "")
+        elif kind == "prompt_end":
+            self.prompt.trailing(row)
+        elif kind in ("codes", "displaying"):
+            self.routes(row)  # opens VRF default when the table has no VRF line
+        elif kind in ("gateway_set", "gateway_unset"):
+            self.routes(row)
+            assert self.current is not None
+            self.vrfs[self.current]["gateway_of_last_resort_set"] = kind == "gateway_set"
+        else:  # pragma: no cover - the template and this module change together
+            raise fail(command, row, f"unknown line kind {kind!r}")
+
+
+def _backup(
+    route: dict[str, Any],
+    hop: Hop,
+    indent: int,
+    top: int,
+    last: list[Hop],
+    chain: list[_Place] | None,
+) -> tuple[list[Hop], list[_Place] | None]:
+    """Add a ``backup via`` next hop to ``route``; the new (last, chain) of the route.
+
+    A backup at the paths' indentation backs up the route itself (what is indented under it
+    resolves it); indented deeper (TI-LFA), it sits beside the primary it protects, so the
+    lines after it at that depth are placed as before.
+    """
+    backups: list[Hop] = route.setdefault("backup_next_hops", [])
+    backups.append(hop)
+    if 0 < indent <= top:
+        return backups, None
+    if indent:
+        if chain is None:
+            chain = [[last, len(last) - 1, top, False]]
+        while len(chain) > 1 and chain[-1][2] >= indent:
+            chain.pop()
+        chain.append([backups, len(backups) - 1, indent, False])
+    return last, chain
+
+
 def assemble_route_table(command: str, rows: Iterable[Row]) -> RouteTable:
     """Build :class:`RouteTable` from the rows of ``show ip route`` or ``show ipv6 route``.
 
@@ -309,39 +386,37 @@ def assemble_route_table(command: str, rows: Iterable[Row]) -> RouteTable:
     all the same; a next hop that something resolves gets its own copy); hop lines, the most
     frequent, are tested first, and a top-level one costs one comparison of indentation.
     """
-    vrfs: dict[str, dict[str, Any]] = {}
-    current: str | None = None
+    tables = _Tables(command)
+    table: list[dict[str, Any]] | None = None  # the current VRF's routes (None: look it up)
     hops: list[Hop] | None = None  # paths of the open route (None: no route open)
-    route: dict[str, Any] | None = None
+    route: dict[str, Any] = {}
     route_row: Row | None = None
     top = 0  # indentation of the open route's paths
     last: list[Hop] = []  # the list holding the last path (next hops or backups)
     chain: list[_Place] | None = None  # open places under the last path, innermost last
     pending: dict[str, Any] | None = None  # a route whose first next hop says if it is connected
     previous = ""
-    prompt = Prompt(command)
     seen_hops: dict[str, Hop] = {}
     seen_codes: dict[str, str] = {}
     shapes: dict[str, str] = {}
 
-    def open_vrf(name: str, row: Row) -> str:
-        if name in vrfs:
-            raise fail(command, row, f"VRF {name!r} appears twice")
-        vrfs[name] = {"gateway_of_last_resort_set": False, "routes": []}
-        return name
-
     for row in rows:
         kind, v, line = row
-        if kind == "hop":
-            if hops is None:  # set only by a route line and kept only by next-hop lines
-                prompt.after(row)
-                raise fail(command, row, "a next hop without a route")
+        if kind == "hop" or kind == "backup":
+            if not hops:  # a route line sets it; only next-hop lines keep it
+                tables.prompt.after(row)
+                if hops is None:
+                    raise fail(command, row, "a next hop without a route")
+                if kind == "backup":
+                    raise fail(command, row, "a backup next hop before the route's next hop")
             raw = v["hop"]
             hop = seen_hops.get(raw)
             if hop is None:
                 hop = seen_hops[raw] = next_hop(raw)
             indent = line[2]
-            if not hops:  # the first next hop line: it sets the paths' indentation
+            if kind == "backup":
+                last, chain = _backup(route, hop, indent, top, last, chain)
+            elif not hops:  # the first next hop line: it sets the paths' indentation
                 if pending is not None:
                     pending["directly_connected"] = _connected(raw)
                     pending = None
@@ -356,36 +431,12 @@ def assemble_route_table(command: str, rows: Iterable[Row]) -> RouteTable:
                 chain, last = _nest_collapsed(chain, hops, last, hop, shapes)
             previous = kind
             continue
-        if kind == "backup":
-            if not hops:
-                prompt.after(row)
-                raise fail(command, row, "a backup next hop without a route or its next hop")
-            assert route is not None
-            raw = v["hop"]
-            hop = seen_hops.get(raw)
-            if hop is None:
-                hop = seen_hops[raw] = next_hop(raw)
-            backups: list[Hop] = route.setdefault("backup_next_hops", [])
-            backups.append(hop)
-            indent = line[2]
-            if 0 < indent <= top:  # a backup of the route itself: what follows deeper resolves it
-                last, chain = backups, None
-            elif indent:  # a backup inside a resolution (TI-LFA): a sibling of its primary
-                if chain is None:
-                    chain = [[last, len(last) - 1, top, False]]
-                while len(chain) > 1 and chain[-1][2] >= indent:
-                    chain.pop()
-                chain.append([backups, len(backups) - 1, indent, False])
-            previous = kind
-            continue
-        prompt.after(row)
+        tables.prompt.after(row)
         if hops is not None and not hops:
             assert route_row is not None
             raise fail(command, route_row, "a route without a next hop (truncated output?)")
         hops = None
         if kind in _ROUTE_KINDS:
-            if current is None:
-                current = open_vrf("default", row)
             code = seen_codes.get(v["code"])
             if code is None:
                 code = seen_codes[v["code"]] = squeeze(v["code"])
@@ -411,40 +462,20 @@ def assemble_route_table(command: str, rows: Iterable[Row]) -> RouteTable:
                 # printed without [distance/metric] (newer EOS, IPv4) or with distance 0
                 # (IPv6: [0/0]); a static route to Null0 ([1/0]) is not
                 pending = route if kind == "route_bare" or route["distance"] == 0 else None
-            vrfs[current]["routes"].append(route)
+            if table is None:
+                table = tables.routes(row)
+            table.append(route)
             route_row = row
-        elif kind == "vrf":
-            current = open_vrf(v["vrf"], row)
-        elif kind in ("warning", "notice"):
-            pass
-        elif kind == "warning_more":
-            if previous not in ("warning", "warning_more"):
-                raise fail(command, row, "not a line of this output")
-        elif kind == "legend":
-            if previous not in ("codes", "legend"):
-                raise fail(command, row, "a legend line outside the Codes block")
-        elif kind == "prompt":
-            prompt.leading(row, previous == "")
-        elif kind == "prompt_end":
-            prompt.trailing(row)
         else:
-            if current is None:
-                current = open_vrf("default", row)
-            if kind in ("codes", "displaying"):
-                pass
-            elif kind == "gateway_set":
-                vrfs[current]["gateway_of_last_resort_set"] = True
-            elif kind == "gateway_unset":
-                vrfs[current]["gateway_of_last_resort_set"] = False
-            else:  # pragma: no cover - the template and this function change together
-                raise fail(command, row, f"unknown line kind {kind!r}")
+            tables.other(row, previous)
+            table = None  # a VRF line changes it
         previous = kind
     if hops is not None and not hops:
         assert route_row is not None
         raise fail(command, route_row, "a route without a next hop (truncated output?)")
-    if not vrfs:
+    if not tables.vrfs:
         raise ParseError(command, None, "no routing table in the output")
-    return RouteTable.model_validate({"vrfs": vrfs})
+    return RouteTable.model_validate({"vrfs": tables.vrfs})
 
 
 # ------------------------------------------------------------- show running-config (router bgp)
