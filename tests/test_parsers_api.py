@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import doctest
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -27,7 +29,19 @@ SEED_BGP = (DATA / "arista_eos" / "show_ip_bgp_summary" / "seed_collapsed.txt").
     ("platform", "command", "name"),
     [
         ("arista_eos", "show ip bgp summary vrf all", "show ip bgp summary"),
-        ("arista_eos", "show ipv6 bgp summary", "show ip bgp summary"),
+        ("arista_eos", "show ipv6 bgp summary", "show ipv6 bgp summary"),
+        ("arista_eos", "show bgp ipv6 unicast summary vrf all", "show ipv6 bgp summary"),
+        ("arista_eos", "show bgp ipv4 unicast summary", "show ip bgp summary"),
+        ("arista_eos", "show ipv6 route vrf all", "show ipv6 route"),
+        ("arista_eos", "show ipv6 route bgp", "show ipv6 route"),
+        ("arista_eos", "show ipv6 route vrf BLUE fd00:10::/32 longer-prefixes", "show ipv6 route"),
+        ("arista_eos", "show ip route vrf all 10.0.0.0/8 longer-prefixes bgp", "show ip route"),
+        ("calico", "calicoctl status", "calicoctl node status"),
+        ("calico", "birdcl -s /var/run/calico/bird6.ctl show protocols", "birdcl show protocols"),
+        ("calico", "birdcl6 -s /var/run/calico/bird6.ctl show protocols", "birdcl show protocols"),
+        ("calico", "birdc show protocols", "birdcl show protocols"),
+        ("calico", "sudo birdc s p", "birdcl show protocols"),
+        ("calico", "birdc -r -s /run/bird/bird.ctl show protocol", "birdcl show protocols"),
         ("eos", "show ip route vrf management", "show ip route"),
         ("arista_eos", "show ip route vrf all", "show ip route"),
         ("arista_eos", "show running-config", "show running-config"),
@@ -61,7 +75,13 @@ def test_commands_map_to_their_parser(platform: str, command: str, name: str) ->
 
 @pytest.mark.parametrize(
     ("platform", "command"),
-    [("arista_eos", "show version"), ("junos", "show route"), ("calico", "show ip route")],
+    [
+        ("arista_eos", "show version"),
+        ("arista_eos", "show ip route summary"),
+        ("arista_eos", "show ipv6 route detail"),
+        ("junos", "show route"),
+        ("calico", "show ip route"),
+    ],
 )
 def test_unknown_commands_are_usage_errors(platform: str, command: str) -> None:
     with pytest.raises(UsageError):
@@ -119,6 +139,56 @@ def test_cli_prints_contract_json(tmp_path: Path) -> None:
         "172.21.1.18",
     ]
     assert data["vrfs"]["default"]["peers"][0]["pfx_acc"] == 3
+
+
+@pytest.mark.parametrize(
+    ("platform", "command", "sample", "check"),
+    [
+        (
+            "arista_eos",
+            "show ipv6 route vrf all",
+            "arista_eos/show_ipv6_route/crafted_link_local_ecmp_vrf_all_prompt.txt",
+            lambda d: d["vrfs"]["default"]["routes"][5]["next_hops"][2]["address"] == "fd00:21::19",
+        ),
+        (
+            "arista_eos",
+            "show ipv6 bgp summary",
+            "arista_eos/show_ipv6_bgp_summary/crafted_dual_stack_leaf_prompt.txt",
+            lambda d: (
+                d["vrfs"]["default"]["peers"][4]["neighbor"] == "fe80::5200:ff:fe15:f4e8%Vl4094"
+            ),
+        ),
+        (
+            "arista_eos",
+            "show ip route vrf all",
+            "arista_eos/show_ip_route/crafted_sr_tilfa_nested_prompt.txt",
+            lambda d: (
+                [len(r["next_hops"]) for r in d["vrfs"]["BLUE"]["routes"]] == [2, 1, 1, 1]
+                and d["vrfs"]["BLUE"]["routes"][1]["backup_next_hops"][0]["address"] == "10.1.6.6"
+            ),
+        ),
+        (
+            "calico",
+            "sudo calicoctl status",
+            "calico/calicoctl_node_status/crafted_container_status_dual_stack.txt",
+            lambda d: len(d["ipv6"]["peers"]) == 3 and d["ipv6"]["address_configured"] is True,
+        ),
+        (
+            "calico",
+            "kubectl exec -n calico-system calico-node-x -- birdcl -s /var/run/calico/bird6.ctl"
+            " show protocols",
+            "calico/birdcl_show_protocols/crafted_bird6_calico_prompt.txt",
+            lambda d: d["protocols"][4]["peer_address"] == "fd00:21::10",
+        ),
+    ],
+    ids=["ipv6-route", "ipv6-bgp", "sr-route", "calicoctl-1x", "bird6"],
+)
+def test_cli_parses_the_new_commands(
+    platform: str, command: str, sample: str, check: Callable[[dict[str, Any]], bool]
+) -> None:
+    result = CliRunner().invoke(cli, ["parse", platform, command, str(DATA / sample)])
+    assert result.exit_code == 0, result.output
+    assert check(json.loads(result.output))
 
 
 def test_cli_reads_stdin_and_fails_with_exit_code_5() -> None:

@@ -106,6 +106,39 @@ def _routes(n: int) -> tuple[str, list[tuple[str, str, list[str]]]]:
     return "\n".join(lines) + "\n", want
 
 
+def _routes6(n: int) -> tuple[str, list[tuple[str, str, list[str]]]]:
+    """An IPv6 table of ``n`` routes: link-local next hops, ECMP, connected routes."""
+    lines = ["VRF: default", "Displaying 1 of 2 IPv6 routing table entries", "Codes: C - connected"]
+    want: list[tuple[str, str, list[str]]] = []
+    for i in range(n):
+        prefix = f"fd00:{i >> 8:x}:{i & 255:x}::/64"
+        if i % 3 == 0:
+            hop = f"via Vlan{i % 9 + 2}, directly connected"
+            lines += [f" C        {prefix} [0/0]", f"           {hop}"]
+            want.append((prefix, "C", [hop]))
+        else:
+            hops = [f"via fe80::{k}:{i % 7:x}, Ethernet{k}" for k in range(1, 2 + i % 4)]
+            lines.append(f" B E      {prefix} [20/0]")
+            lines.extend(f"           {hop}" for hop in hops)
+            want.append((prefix, "B E", hops))
+    return "\n".join(lines) + "\n", want
+
+
+def test_generated_ipv6_table_reads_route_by_route() -> None:
+    text, want = _routes6(3_000)
+    state = parse("arista_eos", "show ipv6 route", text, parsers=PARSERS_DIR)
+    assert isinstance(state, RouteTable)
+    routes = state.vrfs["default"].routes
+    assert [(r.prefix, r.code, [h.raw for h in r.next_hops]) for r in routes] == want
+    for route in routes:
+        assert route.directly_connected == (route.code == "C")
+        assert route.distance == (0 if route.code == "C" else 20)
+        for hop in route.next_hops:
+            assert hop.interface is not None and hop.resolved_via == ()
+            assert (hop.address is None) == route.directly_connected
+            assert hop.address is None or hop.address.startswith("fe80::")
+
+
 def test_generated_table_reads_route_by_route() -> None:
     text, want = _routes(3_000)
     state = parse("arista_eos", "show ip route", text, parsers=PARSERS_DIR)
@@ -196,25 +229,38 @@ def test_parallel_parses_leave_gc_enabled() -> None:
     assert gc.isenabled()
 
 
-def test_route_forms_tried_first_overlap_no_earlier_form() -> None:
-    """show_ip_route.ttp lists next hops and routes first (the frequent lines): no line of
+@pytest.mark.parametrize("template_name", ["show_ip_route.ttp", "show_ipv6_route.ttp"])
+def test_route_forms_tried_first_overlap_no_earlier_form(template_name: str) -> None:
+    """The route templates list next hops and routes first (the frequent lines): no line of
     the samples matched by one of them is matched by a form they were moved ahead of."""
-    template = load_template(PARSERS_DIR / "arista_eos" / "show_ip_route.ttp")
+    template = load_template(PARSERS_DIR / "arista_eos" / template_name)
     forms = [
         (form.kind, re.compile(form.regex.pattern.removeprefix("\\n").split("[\\t ]*(?=")[0]))
         for form in template.forms
     ]
-    moved = {"hop", "route", "route_hop", "route_connected"}
-    passed = {"vrf", "codes", "warning", "notice", "gateway_set", "gateway_unset"}
-    assert [kind for kind, _ in forms[:5]] == [
+    moved = {"hop", "backup", "route", "route_hop", "route_connected"}
+    passed = {
+        "vrf",
+        "displaying",
+        "codes",
+        "warning",
+        "notice",
+        "gateway_set",
+        "gateway_unset",
+        "prompt",
+        "prompt_end",
+    }
+    assert [kind for kind, _ in forms[:6]] == [
         "hop",
         "hop",
+        "backup",
         "route_connected",
         "route_hop",
         "route",
     ]
     texts = [p.read_text(encoding="utf-8") for p in (DATA / "arista_eos").glob("*/*.txt")]
-    lines = {line.strip() for text in [*texts, _routes(300)[0]] for line in text.splitlines()}
+    generated = (_routes if template_name == "show_ip_route.ttp" else _routes6)(300)[0]
+    lines = {line.strip() for text in [*texts, generated] for line in text.splitlines()}
     seen = 0
     for line in filter(None, lines):
         kinds = {kind for kind, regex in forms if regex.fullmatch(line)}

@@ -66,6 +66,11 @@ def _running_config(section_only: bool) -> Assembler:
 
 
 _VRF = r"(?: vrf \S+)?"
+#: ``show ip route`` filters that print the same table: a prefix (``longer-prefixes``), a source.
+_ROUTE_FILTERS = (
+    r"(?: (?:[0-9a-f:./]+)(?: longer-prefixes)?)?"
+    r"(?: (?:bgp|connected|static|kernel|isis|ospf|ospfv3|rip|aggregate))?"
+)
 _KUBECTL_OPTS = r"(?: (?:-A|--all-namespaces|-o ?wide|-o=wide|--output[= ]wide|-owide"
 _KUBECTL_OPTS += r"|(?:-n|--namespace|-l|--selector|--field-selector)[= ]?\S+))*"
 
@@ -74,14 +79,28 @@ PARSERS: tuple[Parser, ...] = (
         "arista_eos",
         "show ip bgp summary",
         "arista_eos/show_ip_bgp_summary.ttp",
-        re.compile(r"show (?:ip |ipv6 )?bgp (?:(?:ipv4|ipv6) unicast |evpn )?summary" + _VRF),
+        re.compile(r"show (?:ip )?bgp (?:ipv4 unicast |evpn )?summary" + _VRF),
+        eos.assemble_bgp_summary,
+    ),
+    Parser(  # the same table as IPv4 (same template and model), its own command
+        "arista_eos",
+        "show ipv6 bgp summary",
+        "arista_eos/show_ip_bgp_summary.ttp",
+        re.compile(r"show (?:ipv6 bgp|bgp ipv6 unicast) summary" + _VRF),
         eos.assemble_bgp_summary,
     ),
     Parser(
         "arista_eos",
         "show ip route",
         "arista_eos/show_ip_route.ttp",
-        re.compile(r"show ip route" + _VRF),
+        re.compile(r"show ip route" + _VRF + _ROUTE_FILTERS),
+        eos.assemble_route_table,
+    ),
+    Parser(
+        "arista_eos",
+        "show ipv6 route",
+        "arista_eos/show_ipv6_route.ttp",
+        re.compile(r"show ipv6 route" + _VRF + _ROUTE_FILTERS),
         eos.assemble_route_table,
     ),
     Parser(
@@ -102,14 +121,22 @@ PARSERS: tuple[Parser, ...] = (
         "calico",
         "calicoctl node status",
         "calico/calicoctl_node_status.ttp",
-        re.compile(r"(?:calicoctl|kubectl calico|kubectl-calico) node status"),
+        re.compile(
+            r"(?:(?:calicoctl|kubectl calico|kubectl-calico) node|calicoctl) status"
+            r"(?: --allow-version-mismatch)?"
+        ),
         calico.assemble_node_status,
     ),
     Parser(
         "calico",
         "birdcl show protocols",
         "calico/birdcl_show_protocols.ttp",
-        re.compile(r"birdcl(?: -s \S+)? (?:show protocols|sh pro?t?o?c?o?l?s?)"),
+        # birdcl or birdc (and BIRD 1.x's birdcl6/birdc6); -s bird.ctl or bird6.ctl, -r ...
+        # and any abbreviation BIRD's CLI takes ("s p", "sh pro", "show protocol")
+        re.compile(
+            r"birdcl?6?(?: -[a-z])*(?: -s \S+)?(?: -[a-z])* "
+            r"(?:s|sh|sho|show) p(?:r(?:o(?:t(?:o(?:c(?:o(?:ls?)?)?)?)?)?)?)?"
+        ),
         calico.assemble_bird_protocols,
     ),
     Parser(

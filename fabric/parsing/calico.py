@@ -8,7 +8,7 @@ from typing import Any
 
 from fabric.errors import ParseError
 from fabric.models.parsed import BirdProtocols, CalicoNodeStatus
-from fabric.parsing.common import fail, is_ip, none_if, squeeze
+from fabric.parsing.common import Prompt, asn, fail, is_ip, none_if, squeeze
 from fabric.parsing.engine import Row
 
 # ------------------------------------------------------------------------ calicoctl node status
@@ -31,35 +31,72 @@ def split_port(address: str) -> tuple[str, int | None]:
 
 
 def assemble_node_status(command: str, rows: Iterable[Row]) -> CalicoNodeStatus:
-    """Build :class:`CalicoNodeStatus` from the rows of ``calicoctl node status``."""
+    """Build :class:`CalicoNodeStatus` from the rows of ``calicoctl node status``.
+
+    Reads the current layout (``Calico process is running.``) and the calicoctl 0.x/1.x one
+    (``calico-node container is running. Status: ...``, an ``IP: ... AS Number: ...`` line and
+    ``No IPv6 address configured.``); both carry an IPv4 and an IPv6 section.
+    """
     running: bool | None = None
     sections: dict[str, dict[str, Any]] = {}
     section: dict[str, Any] | None = None
     header = False
     peer: dict[str, Any] | None = None
+    previous = ""
+    prompt = Prompt(command)
+
+    def open_section(af: str, row: Row) -> dict[str, Any]:
+        if af in sections:
+            raise fail(command, row, f"a second {af.replace('ipv', 'IPv')} section")
+        sections[af] = {"error": None, "peers": []}
+        return sections[af]
+
     for row in rows:
         kind, v = row.kind, row.values
-        if kind == "running":
+        if kind == "prompt":
+            prompt.leading(row, previous == "")
+            previous = kind
+            continue
+        prompt.after(row)
+        if kind == "prompt_end":
+            prompt.trailing(row)
+            continue
+        last, previous = previous, kind
+        if kind in ("running", "container"):
             if running is not None:
                 raise fail(command, row, "a second status line")
             running = v["running"] == "running"
             continue
         if running is None:
             raise fail(command, row, "output does not start with the Calico process status")
-        if kind == "section":
-            af = v["af"].lower()
-            if af in sections:
-                raise fail(command, row, f"a second {v['af']} section")
-            section = sections[af] = {"error": None, "peers": []}
+        if kind == "felix":
+            if last != "container":
+                raise fail(command, row, "a felix version not right after the container status")
+        elif kind == "section":
+            section = open_section(v["af"].lower(), row)
             header, peer = False, None
-            continue
-        if section is None:
+        elif kind == "daemon_down":  # calicoctl prints no section for a daemon not running
+            open_section(f"ipv{v['error'][5]}", row)["error"] = squeeze(v["error"])
+            section = None
+        elif kind == "no_backend":
+            for af in ("ipv4", "ipv6"):
+                open_section(af, row)["error"] = squeeze(row.line.text)
+            section = None
+        elif section is None:
             raise fail(command, row, "a line outside the IPv4/IPv6 sections")
-        if kind == "no_peers":
-            if v["af"].lower() not in sections or sections[v["af"].lower()] is not section:
+        elif kind == "node_ip":
+            if last != "section":
+                raise fail(command, row, "the node address not right after the section title")
+            section["address"] = v["address"] if is_ip(v["address"]) else None
+            section["as_number"] = asn(v["asn"])
+            section["address_configured"] = True
+        elif kind in ("no_address", "no_peers"):
+            if sections.get(v["af"].lower()) is not section:
                 raise fail(command, row, "the wrong address family for this section")
             if header:
                 raise fail(command, row, "a peer table and 'no peers' in one section")
+            if kind == "no_address":
+                section["address_configured"] = False
         elif kind == "error":
             section["error"] = squeeze(v["error"])
         elif kind == "border":
@@ -71,27 +108,7 @@ def assemble_node_status(command: str, rows: Iterable[Row]) -> CalicoNodeStatus:
         elif kind == "row":
             if not header:
                 raise fail(command, row, "a table row before the header")
-            cells = [squeeze(v[k]) for k in ("a", "b", "c", "d", "e")]
-            if not any(cells[:4]):
-                if peer is None or not cells[4]:
-                    raise fail(command, row, "a continuation row without a peer")
-                peer["info"] = f"{peer['info']} {cells[4]}".strip()
-                continue
-            if not all(cells[:4]):
-                raise fail(command, row, "a row with empty cells")
-            try:
-                address, port = split_port(cells[0])
-            except ValueError as exc:
-                raise fail(command, row, str(exc)) from None
-            peer = {
-                "peer_address": address,
-                "port": port,
-                "peer_type": cells[1],
-                "state": cells[2],
-                "since": cells[3],
-                "info": cells[4],
-            }
-            section["peers"].append(peer)
+            peer = _peer_row(command, row, peer, section)
         else:  # pragma: no cover - the template and this function change together
             raise fail(command, row, f"unknown line kind {kind!r}")
     if running is None:
@@ -99,6 +116,35 @@ def assemble_node_status(command: str, rows: Iterable[Row]) -> CalicoNodeStatus:
     return CalicoNodeStatus.model_validate(
         {"calico_running": running, "ipv4": sections.get("ipv4"), "ipv6": sections.get("ipv6")}
     )
+
+
+def _peer_row(
+    command: str, row: Row, peer: dict[str, Any] | None, section: dict[str, Any]
+) -> dict[str, Any] | None:
+    """Add a table row to ``section`` (a new peer, or the INFO continuation of ``peer``)."""
+    v = row.values
+    cells = [squeeze(v[k]) for k in ("a", "b", "c", "d", "e")]
+    if not any(cells[:4]):
+        if peer is None or not cells[4]:
+            raise fail(command, row, "a continuation row without a peer")
+        peer["info"] = f"{peer['info']} {cells[4]}".strip()
+        return peer
+    if not all(cells[:4]):
+        raise fail(command, row, "a row with empty cells")
+    try:
+        address, port = split_port(cells[0])
+    except ValueError as exc:
+        raise fail(command, row, str(exc)) from None
+    peer = {
+        "peer_address": address,
+        "port": port,
+        "peer_type": cells[1],
+        "state": cells[2],
+        "since": cells[3],
+        "info": cells[4],
+    }
+    section["peers"].append(peer)
+    return peer
 
 
 # ------------------------------------------------------------------------ birdcl show protocols
@@ -143,16 +189,35 @@ def decode_protocol_name(name: str) -> tuple[str | None, str | None]:
 def assemble_bird_protocols(command: str, rows: Iterable[Row]) -> BirdProtocols:
     """Build :class:`BirdProtocols` from the rows of ``birdcl show protocols``."""
     header = banner = False
+    error: str | None = None
     protocols: list[dict[str, Any]] = []
+    prompt = Prompt(command)
     for row in rows:
         kind, v = row.kind, row.values
-        if kind == "banner":
-            if header or protocols:
+        if kind == "prompt":
+            # a shell prompt comes first; birdc's own "bird> show protocols" after its banner
+            # (and "Access restricted"): either way once, before the table
+            prompt.leading(row, prompt.echo is None and not header and error is None)
+            continue
+        prompt.after(row)
+        if kind == "prompt_end":
+            prompt.trailing(row)
+        elif error is not None:
+            raise fail(command, row, "a line after birdcl's error")
+        elif kind == "banner":
+            if banner or header:
                 raise fail(command, row, "the BIRD banner after the table")
             banner = True
         elif kind == "kubectl_notice":  # kubectl exec's stderr note, captured with the output
             if banner or header:
                 raise fail(command, row, "kubectl's notice inside the BIRD output")
+        elif kind == "restricted":  # the reply to birdc -r's "restrict", before the command's
+            if not banner or header:
+                raise fail(command, row, "'Access restricted' not right after the banner")
+        elif kind == "error":
+            if banner or header:
+                raise fail(command, row, "birdcl's error inside the BIRD output")
+            error = squeeze(v["error"])
         elif kind == "header":
             if header:
                 raise fail(command, row, "a second table header")
@@ -177,6 +242,6 @@ def assemble_bird_protocols(command: str, rows: Iterable[Row]) -> BirdProtocols:
             )
         else:  # pragma: no cover - the template and this function change together
             raise fail(command, row, f"unknown line kind {kind!r}")
-    if not header:
+    if not header and error is None:
         raise ParseError(command, None, "no protocol table header in the output")
-    return BirdProtocols.model_validate({"protocols": protocols})
+    return BirdProtocols.model_validate({"protocols": protocols, "error": error})

@@ -68,3 +68,42 @@ def squeeze(text: str) -> str:
 def fail(command: str, row: Row, detail: str) -> ParseError:
     """A ParseError naming ``row``'s line and why it cannot be accounted for here."""
     return ParseError(command, row.line.text, f"line {row.line.number}: {detail}")
+
+
+class Prompt:
+    """The CLI prompt a capture may keep around the output.
+
+    ``leaf1#show ip route``, then the output, then (optionally) the bare ``leaf1#`` after it.
+
+    The templates read both as ``prompt`` (the prompt echoing the command; the echo must be a
+    form of the command) and ``prompt_end`` (the bare prompt) rows; an assembler hands them to
+    :meth:`leading` and :meth:`trailing`, and calls :meth:`after` for a row that follows the
+    closing prompt. The echo is accepted only on the first line and the bare prompt only on
+    the last one, the same prompt as the echo's: anywhere else they are not this output.
+    """
+
+    __slots__ = ("closing", "command", "echo")
+
+    def __init__(self, command: str) -> None:
+        self.command = command
+        self.echo: Row | None = None
+        self.closing: Row | None = None
+
+    def leading(self, row: Row, first: bool) -> None:
+        """A ``prompt`` row: only the first row of the output."""
+        if not first:
+            raise fail(self.command, row, "a prompt echoing the command inside the output")
+        self.echo = row
+
+    def trailing(self, row: Row) -> None:
+        """A ``prompt_end`` row: kept until the end, where :meth:`finish` checks it."""
+        if self.echo is None or row.values["prompt"] != self.echo.values["prompt"]:
+            raise fail(
+                self.command, row, "a prompt that does not follow a prompt echoing the command"
+            )
+        self.closing = row
+
+    def after(self, row: Row) -> None:
+        """``row`` comes after the closing prompt: an error when there is one."""
+        if self.closing is not None:
+            raise fail(self.command, self.closing, "a prompt inside the output")

@@ -8,7 +8,7 @@ from typing import Any
 
 from fabric.errors import ParseError
 from fabric.models.parsed import BgpSummary, RouteTable, RunningConfigBgp
-from fabric.parsing.common import IPV4, asn, fail, is_ip, squeeze
+from fabric.parsing.common import Prompt, asn, fail, is_ip, squeeze
 from fabric.parsing.engine import Row
 
 #: Width EOS gives the Description column; a longer description is cut and runs into Neighbor.
@@ -44,7 +44,7 @@ def _split_description(who: str) -> tuple[str | None, str]:
 
 
 def assemble_bgp_summary(command: str, rows: Iterable[Row]) -> BgpSummary:
-    """Build :class:`BgpSummary` from the rows of ``show ip bgp summary``."""
+    """Build :class:`BgpSummary` from the rows of ``show ip bgp summary`` (or ``ipv6``)."""
     vrfs: dict[str, dict[str, Any]] = {}
     layouts: dict[str, str] = {}
     last_row: dict[str, Row] = {}
@@ -56,8 +56,19 @@ def assemble_bgp_summary(command: str, rows: Iterable[Row]) -> BgpSummary:
         vrfs[name] = {"router_id": None, "local_as": None, "bgp_disabled": False, "peers": []}
         return name
 
+    prompt = Prompt(command)
+    first = True
     for row in rows:
         kind, v = row.kind, row.values
+        if kind == "prompt":
+            prompt.leading(row, first)
+            first = False
+            continue
+        first = False
+        prompt.after(row)
+        if kind == "prompt_end":
+            prompt.trailing(row)
+            continue
         if kind == "vrf":
             current = open_vrf(v["vrf"], row)
         elif kind == "disabled":
@@ -148,25 +159,33 @@ def _bgp_peer(command: str, row: Row, layout: str) -> dict[str, Any]:
     }
 
 
-# ---------------------------------------------------------------------------- show ip route
+# ------------------------------------------------------------- show ip route / show ipv6 route
 
 
-_VIA_RE = re.compile(rf"via ({IPV4}), ([A-Za-z][\w./:-]*)\Z")
+_VIA_RE = re.compile(r"via ([0-9A-Fa-f.:]+), ([A-Za-z][\w./:-]*)\Z")
+
+#: One next hop as the assembler keeps it: the contract's keys (``resolved_via`` only once
+#: something resolves it).
+Hop = dict[str, Any]
 
 
-def next_hop(raw: str) -> dict[str, str | None]:
+def next_hop(raw: str) -> Hop:
     """A next hop from its printed text (address and interface only when they are plain).
 
     >>> next_hop("via 172.21.1.8,   Vlan3002")
     {'address': '172.21.1.8', 'interface': 'Vlan3002', 'raw': 'via 172.21.1.8, Vlan3002'}
     >>> next_hop("is directly connected, Null0")
     {'address': None, 'interface': 'Null0', 'raw': 'directly connected, Null0'}
+    >>> next_hop("via fe80::464c:a8ff:fe73:5c75, Ethernet1")["address"]
+    'fe80::464c:a8ff:fe73:5c75'
+    >>> next_hop("via Loopback0, directly connected")["interface"]
+    'Loopback0'
     >>> next_hop("via VTEP 10.0.0.2 VNI 10010 router-mac 00:1c:73:00:00:01")["address"] is None
     True
     """
     text = squeeze(raw).removeprefix("is ")
     fast = _VIA_RE.match(text)
-    if fast is not None:
+    if fast is not None and is_ip(fast.group(1)):
         return {"address": fast.group(1), "interface": fast.group(2), "raw": text}
     address: str | None = None
     interface: str | None = None
@@ -180,82 +199,135 @@ def next_hop(raw: str) -> dict[str, str | None]:
             address = parts[0]
             if len(parts) > 1 and " " not in parts[1]:
                 interface = parts[1]
+        elif len(parts) == 2 and parts[1] == "directly connected" and " " not in parts[0]:
+            interface = parts[0]  # IPv6 connected route: "via Ethernet1, directly connected"
     return {"address": address, "interface": interface, "raw": text}
+
+
+def _connected(raw: str) -> bool:
+    """Whether a next hop's text says its route is directly connected (both layouts)."""
+    return raw.startswith(("directly connected", "is directly")) or raw.endswith(
+        "directly connected"
+    )
+
+
+def _shape(raw: str) -> str:
+    """How a next hop reads without indentation.
+
+    ``endpoint``: a tunnel to ``PREFIX/LEN``; ``tunnel``: an endpoint-less one
+    (``via TI-LFA tunnel index 3, ...``); ``plain``: anything else.
+
+    >>> [_shape(t) for t in ("via 10.0.0.5/32, IS-IS SR tunnel index 7, label 3",
+    ...  "via TI-LFA tunnel index 3, label 20", "via 10.0.0.1, Ethernet1/1",
+    ...  "via Ethernet1/1, directly connected", "via fcbb:0:20::/48, SRv6 Transport tunnel")]
+    ['endpoint', 'tunnel', 'plain', 'plain', 'endpoint']
+    """
+    if not raw.startswith("via "):
+        return "plain"
+    first = raw[4:].split(",", 1)[0]
+    prefix, slash, length = first.partition("/")
+    if slash and length.isdigit() and is_ip(prefix):
+        return "endpoint"
+    if " tunnel index " in f"{first} ":
+        return "tunnel"
+    return "plain"
+
+
+#: A place in a route's next-hop tree: [the list holding the hop, its index, its indentation,
+#: whether a plain next hop already resolves it (collapsed reading)].
+_Place = list[Any]
+
+
+def _resolve(parent: _Place, hop: Hop, indent: int) -> _Place:
+    """Add ``hop`` to what the next hop at ``parent`` resolves through; its place."""
+    holder, index = parent[0], parent[1]
+    up = holder[index]
+    if "resolved_via" not in up:  # a shared (cached) dict: this route's copy gets the list
+        up = holder[index] = {**up, "resolved_via": []}
+    children: list[Hop] = up["resolved_via"]
+    children.append(hop)
+    return [children, len(children) - 1, indent, False]
+
+
+def _nest(
+    chain: list[_Place] | None, last: list[Hop], top: int, indent: int, hop: Hop
+) -> list[_Place]:
+    """Place ``hop``, indented deeper than the route's paths, under the next hop above it.
+
+    That is the nearest one indented less; returns the chain of open places, innermost last.
+    """
+    if chain is None:
+        chain = [[last, len(last) - 1, top, False]]
+    while len(chain) > 1 and chain[-1][2] >= indent:
+        chain.pop()
+    chain.append(_resolve(chain[-1], hop, indent))
+    return chain
+
+
+def _nest_collapsed(
+    chain: list[_Place] | None, hops: list[Hop], last: list[Hop], hop: Hop, shapes: dict[str, str]
+) -> tuple[list[_Place] | None, list[Hop]]:
+    """Place ``hop`` of a route printed without indentation, from what the lines say.
+
+    A next hop to a tunnel endpoint (``via PREFIX/LEN, ...``) is a path of the route and the
+    plain next hops after it resolve it; an endpoint-less tunnel (``via TI-LFA tunnel index
+    N``) resolves the innermost open tunnel that no plain next hop resolves yet. A plain next
+    hop with no tunnel open is a path (ECMP). Returns the chain and the list of the last path.
+    """
+
+    def shape(raw: str) -> str:
+        found = shapes.get(raw)
+        if found is None:
+            found = shapes[raw] = _shape(raw)
+        return found
+
+    kind = shape(hop["raw"])
+    if chain is None and last and shape(last[-1]["raw"]) != "plain":
+        chain = [[last, len(last) - 1, 0, False]]
+    if kind == "endpoint" or chain is None:
+        hops.append(hop)
+        return None, hops
+    if kind == "tunnel":
+        while len(chain) > 1 and chain[-1][3]:
+            chain.pop()
+        chain.append(_resolve(chain[-1], hop, 0))
+    else:
+        _resolve(chain[-1], hop, 0)
+        chain[-1][3] = True
+    return chain, last
 
 
 _ROUTE_KINDS = frozenset(("route", "route_hop", "route_connected", "route_bare"))
 
 
-def assemble_route_table(command: str, rows: Iterable[Row]) -> RouteTable:
-    """Build :class:`RouteTable` from the rows of ``show ip route``.
+class _Tables:
+    """The VRF tables being built, and what the lines other than routes and next hops set."""
 
-    Built for tables of 100,000 routes and more: next hops and codes repeat across routes
-    (a few gateways, a few codes), so each distinct text is read once per call and its
-    dict shared by the routes that print it (validation makes one ``NextHop`` per route
-    all the same); hop lines, the most frequent, are tested first.
-    """
-    vrfs: dict[str, dict[str, Any]] = {}
-    current: str | None = None
-    hops: list[dict[str, str | None]] | None = None  # next hops of the open route
-    route_row: Row | None = None
-    bare: dict[str, Any] | None = None  # a route printed without [distance/metric], no hop yet
-    previous = ""
-    seen_hops: dict[str, dict[str, str | None]] = {}
-    seen_codes: dict[str, str] = {}
+    def __init__(self, command: str) -> None:
+        self.command = command
+        self.vrfs: dict[str, dict[str, Any]] = {}
+        self.current: str | None = None
+        self.prompt = Prompt(command)
 
-    def open_vrf(name: str, row: Row) -> str:
-        if name in vrfs:
-            raise fail(command, row, f"VRF {name!r} appears twice")
-        vrfs[name] = {"gateway_of_last_resort_set": False, "routes": []}
-        return name
+    def routes(self, row: Row) -> list[dict[str, Any]]:
+        """The route list of the current VRF (``default`` when no VRF line came first)."""
+        if self.current is None:
+            self.open("default", row)
+        assert self.current is not None
+        routes: list[dict[str, Any]] = self.vrfs[self.current]["routes"]
+        return routes
 
-    for row in rows:
-        kind, v, _ = row
-        if kind == "hop":
-            if hops is None:  # set only by a route line and kept only by hop lines
-                raise fail(command, row, "a next hop without a route")
-            raw = v["hop"]
-            hop = seen_hops.get(raw)
-            if hop is None:
-                hop = seen_hops[raw] = next_hop(raw)
-            if bare is not None:  # its first next hop says whether it is a connected route
-                bare["directly_connected"] = raw.startswith(("directly connected", "is directly"))
-                bare = None
-            hops.append(hop)
-            previous = kind
-            continue
-        if hops is not None and not hops:
-            assert route_row is not None
-            raise fail(command, route_row, "a route without a next hop (truncated output?)")
-        hops = None
-        if kind in _ROUTE_KINDS:
-            if current is None:
-                current = open_vrf("default", row)
-            if "hop" in v:
-                raw = v["hop"]
-                hop = seen_hops.get(raw)
-                if hop is None:
-                    hop = seen_hops[raw] = next_hop(raw)
-                hops = [hop]
-            else:
-                hops = []
-            code = seen_codes.get(v["code"])
-            if code is None:
-                code = seen_codes[v["code"]] = squeeze(v["code"])
-            route = {
-                "prefix": v["prefix"],
-                "code": code,
-                "distance": int(v["distance"]) if "distance" in v else None,
-                "metric": int(v["metric"]) if "metric" in v else None,
-                "directly_connected": kind == "route_connected",
-                "next_hops": hops,
-            }
-            vrfs[current]["routes"].append(route)
-            if kind == "route_bare":
-                bare = route
-            route_row = row
-        elif kind == "vrf":
-            current = open_vrf(v["vrf"], row)
+    def open(self, name: str, row: Row) -> None:
+        if name in self.vrfs:
+            raise fail(self.command, row, f"VRF {name!r} appears twice")
+        self.vrfs[name] = {"gateway_of_last_resort_set": False, "routes": []}
+        self.current = name
+
+    def other(self, row: Row, previous: str) -> None:
+        """A line that is neither a route nor a next hop (``previous``: the kind before it)."""
+        kind, command = row.kind, self.command
+        if kind == "vrf":
+            self.open(row.values["vrf"], row)
         elif kind in ("warning", "notice"):
             pass
         elif kind == "warning_more":
@@ -264,24 +336,146 @@ def assemble_route_table(command: str, rows: Iterable[Row]) -> RouteTable:
         elif kind == "legend":
             if previous not in ("codes", "legend"):
                 raise fail(command, row, "a legend line outside the Codes block")
+        elif kind == "prompt":
+            self.prompt.leading(row, previous == "")
+        elif kind == "prompt_end":
+            self.prompt.trailing(row)
+        elif kind in ("codes", "displaying"):
+            self.routes(row)  # opens VRF default when the table has no VRF line
+        elif kind in ("gateway_set", "gateway_unset"):
+            self.routes(row)
+            assert self.current is not None
+            self.vrfs[self.current]["gateway_of_last_resort_set"] = kind == "gateway_set"
+        else:  # pragma: no cover - the template and this module change together
+            raise fail(command, row, f"unknown line kind {kind!r}")
+
+
+def _backup(
+    route: dict[str, Any],
+    hop: Hop,
+    indent: int,
+    top: int,
+    last: list[Hop],
+    chain: list[_Place] | None,
+) -> tuple[list[Hop], list[_Place] | None]:
+    """Add a ``backup via`` next hop to ``route``; the new (last, chain) of the route.
+
+    A backup at the paths' indentation backs up the route itself (what is indented under it
+    resolves it); indented deeper (TI-LFA), it sits beside the primary it protects, so the
+    lines after it at that depth are placed as before.
+    """
+    backups: list[Hop] = route.setdefault("backup_next_hops", [])
+    backups.append(hop)
+    if 0 < indent <= top:
+        return backups, None
+    if indent:
+        if chain is None:
+            chain = [[last, len(last) - 1, top, False]]
+        while len(chain) > 1 and chain[-1][2] >= indent:
+            chain.pop()
+        chain.append([backups, len(backups) - 1, indent, False])
+    return last, chain
+
+
+def assemble_route_table(command: str, rows: Iterable[Row]) -> RouteTable:
+    """Build :class:`RouteTable` from the rows of ``show ip route`` or ``show ipv6 route``.
+
+    Built for tables of 100,000 routes and more: next hops and codes repeat across routes
+    (a few gateways, a few codes), so each distinct text is read once per call and its
+    dict shared by the routes that print it (validation makes one ``NextHop`` per route
+    all the same; a next hop that something resolves gets its own copy); hop lines, the most
+    frequent, are tested first, and a top-level one costs one comparison of indentation.
+    """
+    tables = _Tables(command)
+    table: list[dict[str, Any]] | None = None  # the current VRF's routes (None: look it up)
+    hops: list[Hop] | None = None  # paths of the open route (None: no route open)
+    route: dict[str, Any] = {}
+    route_row: Row | None = None
+    top = 0  # indentation of the open route's paths
+    last: list[Hop] = []  # the list holding the last path (next hops or backups)
+    chain: list[_Place] | None = None  # open places under the last path, innermost last
+    pending: dict[str, Any] | None = None  # a route whose first next hop says if it is connected
+    previous = ""
+    seen_hops: dict[str, Hop] = {}
+    seen_codes: dict[str, str] = {}
+    shapes: dict[str, str] = {}
+
+    for row in rows:
+        kind, v, line = row
+        if kind == "hop" or kind == "backup":
+            if not hops:  # a route line sets it; only next-hop lines keep it
+                tables.prompt.after(row)
+                if hops is None:
+                    raise fail(command, row, "a next hop without a route")
+                if kind == "backup":
+                    raise fail(command, row, "a backup next hop before the route's next hop")
+            raw = v["hop"]
+            hop = seen_hops.get(raw)
+            if hop is None:
+                hop = seen_hops[raw] = next_hop(raw)
+            indent = line[2]
+            if kind == "backup":
+                last, chain = _backup(route, hop, indent, top, last, chain)
+            elif not hops:  # the first next hop line: it sets the paths' indentation
+                if pending is not None:
+                    pending["directly_connected"] = _connected(raw)
+                    pending = None
+                hops.append(hop)
+                top, last, chain = indent, hops, None
+            elif 0 < indent <= top:  # another path (ECMP)
+                hops.append(hop)
+                last, chain = hops, None
+            elif indent:  # indented deeper: how the path above resolves
+                chain = _nest(chain, last, top, indent, hop)
+            else:  # no indentation: read the nesting from the text
+                chain, last = _nest_collapsed(chain, hops, last, hop, shapes)
+            previous = kind
+            continue
+        tables.prompt.after(row)
+        if hops is not None and not hops:
+            assert route_row is not None
+            raise fail(command, route_row, "a route without a next hop (truncated output?)")
+        hops = None
+        if kind in _ROUTE_KINDS:
+            code = seen_codes.get(v["code"])
+            if code is None:
+                code = seen_codes[v["code"]] = squeeze(v["code"])
+            hops = []
+            route = {
+                "prefix": v["prefix"],
+                "code": code,
+                "distance": int(v["distance"]) if "distance" in v else None,
+                "metric": int(v["metric"]) if "metric" in v else None,
+                "directly_connected": kind == "route_connected",
+                "next_hops": hops,
+            }
+            if "hop" in v:  # on the route line: its column is the paths' indentation
+                raw = v["hop"]
+                hop = seen_hops.get(raw)
+                if hop is None:
+                    hop = seen_hops[raw] = next_hop(raw)
+                hops.append(hop)
+                top, last, chain = line[2] + len(line[1]) - len(raw), hops, None
+                pending = None
+            else:
+                # connected when its next hop says so ("via Ethernet1, directly connected"):
+                # printed without [distance/metric] (newer EOS, IPv4) or with distance 0
+                # (IPv6: [0/0]); a static route to Null0 ([1/0]) is not
+                pending = route if kind == "route_bare" or route["distance"] == 0 else None
+            if table is None:
+                table = tables.routes(row)
+            table.append(route)
+            route_row = row
         else:
-            if current is None:
-                current = open_vrf("default", row)
-            if kind == "codes":
-                pass
-            elif kind == "gateway_set":
-                vrfs[current]["gateway_of_last_resort_set"] = True
-            elif kind == "gateway_unset":
-                vrfs[current]["gateway_of_last_resort_set"] = False
-            else:  # pragma: no cover - the template and this function change together
-                raise fail(command, row, f"unknown line kind {kind!r}")
+            tables.other(row, previous)
+            table = None  # a VRF line changes it
         previous = kind
     if hops is not None and not hops:
         assert route_row is not None
         raise fail(command, route_row, "a route without a next hop (truncated output?)")
-    if not vrfs:
+    if not tables.vrfs:
         raise ParseError(command, None, "no routing table in the output")
-    return RouteTable.model_validate({"vrfs": vrfs})
+    return RouteTable.model_validate({"vrfs": tables.vrfs})
 
 
 # ------------------------------------------------------------- show running-config (router bgp)
