@@ -587,26 +587,23 @@ class _PeerRef:
     bad: bool = False
 
 
-def build_intent(raw: RawInventory, issues: Iterable[Issue] = ()) -> IntentReport:
-    """Validate the raw inventory and assemble the intent.
+@dataclass
+class _ByRole:
+    """The hosts of the inventory sorted by role, each with its validated data."""
 
-    Args:
-        raw: the inventory as parsed YAML.
-        issues: findings already made while loading (see :func:`load_checked_inventory`).
-
-    Returns:
-        An :class:`IntentReport`; ``intent`` is None when any error was found.
-    """
-    c = _Collector(raw, issues)
-    hosts_file = raw.host_file()
-    node_data: dict[str, tuple[NodeData, _Where]] = {}
-    switch_data: dict[str, tuple[SwitchData, _Where]] = {}
+    nodes: dict[str, tuple[NodeData, _Where]] = field(default_factory=dict)
+    switches: dict[str, tuple[SwitchData, _Where]] = field(default_factory=dict)
     cluster: tuple[str, CalicoData, _Where] | None = None
-    cluster_hosts: list[str] = []
-    switch_hosts: set[str] = set()
+    cluster_hosts: list[str] = field(default_factory=list)
+    switch_hosts: set[str] = field(default_factory=set)
+
+
+def _sort_hosts(c: _Collector, raw: RawInventory) -> _ByRole:
+    """Validate each host's data for its role; role errors reported once per host."""
+    hosts_file = raw.host_file()
+    out = _ByRole()
     # Hosts whose structure is already reported: do not pile a role error on top.
     broken = {i.host for i in c.issues if i.code in ("not-a-mapping", "unknown-group")}
-
     for name in raw.hosts:
         role = _role(raw, name)
         if role == ROLE_NODE:
@@ -621,26 +618,26 @@ def build_intent(raw: RawInventory, issues: Iterable[Issue] = ()) -> IntentRepor
                 )
             nd, where = c.model(NodeData, name, "node")
             if nd is not None:
-                node_data[name] = (nd, where)
+                out.nodes[name] = (nd, where)
         elif role == ROLE_SWITCH:
-            switch_hosts.add(name)
+            out.switch_hosts.add(name)
             sd, where = c.model(SwitchData, name, "switch")
             if sd is not None:
-                switch_data[name] = (sd, where)
+                out.switches[name] = (sd, where)
         elif role == ROLE_CLUSTER:
-            cluster_hosts.append(name)
-            if len(cluster_hosts) > 1:
+            out.cluster_hosts.append(name)
+            if len(out.cluster_hosts) > 1:
                 c.error(
                     hosts_file,
                     name,
                     "data.role",
-                    f"a second cluster host (first: {cluster_hosts[0]})",
+                    f"a second cluster host (first: {out.cluster_hosts[0]})",
                     "duplicate-cluster",
                 )
                 continue
             cd, where = c.model(CalicoData, name, "calico")
             if cd is not None:
-                cluster = (name, cd, where)
+                out.cluster = (name, cd, where)
         elif name not in broken:
             c.error(
                 hosts_file,
@@ -649,8 +646,7 @@ def build_intent(raw: RawInventory, issues: Iterable[Issue] = ()) -> IntentRepor
                 "unknown role (calico_node, cluster or switch; or platform eos/kubernetes)",
                 "unknown-role",
             )
-
-    if not cluster_hosts:
+    if not out.cluster_hosts:
         c.error(
             hosts_file,
             "-",
@@ -658,16 +654,30 @@ def build_intent(raw: RawInventory, issues: Iterable[Issue] = ()) -> IntentRepor
             "no cluster host (role: cluster, or platform: kubernetes) in the inventory",
             "no-cluster",
         )
-    if cluster is None:
-        return IntentReport(None, c.issues, raw)
+    return out
 
-    cname, calico, cwhere = cluster
+
+def build_intent(raw: RawInventory, issues: Iterable[Issue] = ()) -> IntentReport:
+    """Validate the raw inventory and assemble the intent.
+
+    Args:
+        raw: the inventory as parsed YAML.
+        issues: findings already made while loading (see :func:`load_checked_inventory`).
+
+    Returns:
+        An :class:`IntentReport`; ``intent`` is None when any error was found.
+    """
+    c = _Collector(raw, issues)
+    hosts = _sort_hosts(c, raw)
+    if hosts.cluster is None:
+        return IntentReport(None, c.issues, raw)
+    cname, calico, cwhere = hosts.cluster
     _check_calico(c, raw, cwhere, calico)
-    switches = _build_switches(c, raw, switch_data, calico)
-    nodes, neighbors = _build_nodes(c, node_data, switches, calico, switch_hosts)
-    _check_peering(c, cwhere, calico, nodes, switches, node_data, switch_hosts)
+    switches = _build_switches(c, raw, hosts.switches, calico)
+    nodes, neighbors = _build_nodes(c, hosts.nodes, switches, calico, hosts.switch_hosts)
+    _check_peering(c, cwhere, calico, nodes, switches, hosts.nodes, hosts.switch_hosts)
     _check_cidrs_vs_networks(c, cwhere, calico, nodes, switches)
-    _check_switch_side(c, cwhere, calico, switches, neighbors, switch_data)
+    _check_switch_side(c, cwhere, calico, switches, neighbors, hosts.switches)
     if c.has_errors():
         return IntentReport(None, c.issues, raw)
     intent = Intent(
@@ -862,6 +872,45 @@ def _build_switches(
     return switches
 
 
+def _node_tor(
+    c: _Collector, w: _Where, nd: NodeData, switches: dict[str, Switch], switch_hosts: set[str]
+) -> str | None:
+    """The switch the node peers with (None: reported, or its switch is invalid)."""
+    tor = nd.tor
+    if tor is None:
+        if len(switches) == 1:
+            return next(iter(switches))
+        c.err_at(w, "tor", "required when the inventory has more than one switch", "missing-tor")
+        return None
+    if tor not in switches:
+        if tor not in switch_hosts:  # else: the switch itself is invalid (reported)
+            c.err_at(w, "tor", f"unknown switch {tor!r}", "unknown-tor")
+        return None
+    return tor
+
+
+def _check_bgp_ip(c: _Collector, w: _Where, nd: NodeData, sw: Switch, svis: dict[Any, str]) -> None:
+    """The node's BGP address lies in its switch's peering subnet, and is usable there."""
+    subnet = sw.peering_subnet
+    if nd.bgp_ip in svis:
+        c.err_at(w, "bgp_ip", f"{nd.bgp_ip} is {svis[nd.bgp_ip]}'s own SVI address", "ip-is-svi")
+    elif nd.bgp_ip not in subnet:
+        c.err_at(
+            w,
+            "bgp_ip",
+            f"{nd.bgp_ip} is outside {sw.name}'s peering subnet {subnet} (VLAN "
+            f"{sw.data.peering_vlan})",
+            "ip-outside-subnet",
+        )
+    elif not _ip_usable(nd.bgp_ip, subnet):
+        c.err_at(
+            w,
+            "bgp_ip",
+            f"{nd.bgp_ip} is the network or broadcast address of {subnet}",
+            "ip-not-usable",
+        )
+
+
 def _build_nodes(
     c: _Collector,
     node_data: dict[str, tuple[NodeData, _Where]],
@@ -886,49 +935,15 @@ def _build_nodes(
             mgmt_ips.setdefault(nd.mgmt_ip, nname)
         if nd.as_number is not None and asn_reserved(nd.as_number):
             c.warn_at(w, "as_number", _asn_msg(nd.as_number), "asn-reserved")
-        tor = nd.tor
+        tor = _node_tor(c, w, nd, switches, switch_hosts)
         if tor is None:
-            if len(switches) == 1:
-                tor = next(iter(switches))
-            else:
-                c.err_at(
-                    w, "tor", "required when the inventory has more than one switch", "missing-tor"
-                )
-                continue
-        if tor not in switches:
-            if tor not in switch_hosts:  # else: the switch itself is invalid (reported)
-                c.err_at(w, "tor", f"unknown switch {tor!r}", "unknown-tor")
             continue
         if nd.bgp_ip in bgp_ips:
-            c.err_at(
-                w,
-                "bgp_ip",
-                f"{nd.bgp_ip} is also the BGP IP of {bgp_ips[nd.bgp_ip]}",
-                "duplicate-ip",
-            )
+            msg = f"{nd.bgp_ip} is also the BGP IP of {bgp_ips[nd.bgp_ip]}"
+            c.err_at(w, "bgp_ip", msg, "duplicate-ip")
             continue
         bgp_ips[nd.bgp_ip] = nname
-        sw = switches[tor]
-        subnet = sw.peering_subnet
-        if nd.bgp_ip in svis:
-            c.err_at(
-                w, "bgp_ip", f"{nd.bgp_ip} is {svis[nd.bgp_ip]}'s own SVI address", "ip-is-svi"
-            )
-        elif nd.bgp_ip not in subnet:
-            c.err_at(
-                w,
-                "bgp_ip",
-                f"{nd.bgp_ip} is outside {tor}'s peering subnet {subnet} (VLAN "
-                f"{sw.data.peering_vlan})",
-                "ip-outside-subnet",
-            )
-        elif not _ip_usable(nd.bgp_ip, subnet):
-            c.err_at(
-                w,
-                "bgp_ip",
-                f"{nd.bgp_ip} is the network or broadcast address of {subnet}",
-                "ip-not-usable",
-            )
+        _check_bgp_ip(c, w, nd, switches[tor], svis)
         as_number = nd.as_number if nd.as_number is not None else calico.as_number
         for i, peer in enumerate(nd.peers):
             _check_peer_fields(c, c.raw, w, f"peers.{i}", peer, calico.version)
@@ -950,6 +965,65 @@ def _build_nodes(
     return nodes, neighbors
 
 
+def _peer_refs(
+    cw: _Where, calico: CalicoData, nodes: list[Node], node_data: dict[str, tuple[NodeData, _Where]]
+) -> list[_PeerRef]:
+    """Every peer of the intent with where it is defined: cluster peers first, then nodes'."""
+    refs: list[_PeerRef] = [
+        _PeerRef(p, _Where(cw.file, cw.host, f"{cw.field}.peers.{i}"))
+        for i, p in enumerate(calico.peers)
+    ]
+    for node in nodes:
+        nw = node_data[node.name][1]
+        refs.extend(
+            _PeerRef(p, _Where(nw.file, nw.host, f"{nw.field}.peers.{i}"), node=node.name)
+            for i, p in enumerate(node.peers)
+        )
+    return refs
+
+
+def _check_peer_target(
+    c: _Collector, ref: _PeerRef, switches: dict[str, Switch], by_svi: dict[Any, Switch]
+) -> None:
+    """The peer's IP is a switch's SVI, with that switch's AS and the same password setting."""
+    p, w = ref.peer, ref.where
+    sw = by_svi.get(p.peer_ip)
+    if sw is None:
+        near = [s for s in switches.values() if p.peer_ip in s.peering_subnet]
+        hint = (
+            f"{near[0].name}'s SVI address is {near[0].data.svi.ip}"
+            if near
+            else "it is no switch's SVI address"
+        )
+        c.err_at(
+            w, "peer_ip", f"peer IP {p.peer_ip} is not a switch's SVI: {hint}", "peer-ip-not-svi"
+        )
+        ref.bad = True
+        return
+    ref.switch = sw
+    if p.as_number != sw.data.asn:
+        c.err_at(
+            w,
+            "as_number",
+            f"AS {p.as_number} but switch {sw.name} ({p.peer_ip}) runs AS {sw.data.asn}",
+            "peer-as-mismatch",
+        )
+        ref.bad = True
+    if (p.password_ref is None) != (sw.data.bgp_password_ref is None):
+        has, lacks = (
+            ("this peer", f"switch {sw.name}")
+            if p.password_ref
+            else (f"switch {sw.name}", "this peer")
+        )
+        c.err_at(
+            w,
+            "password_ref",
+            f"{has} sets a BGP password but {lacks} does not: the session cannot come up",
+            "password-one-sided",
+        )
+        ref.bad = True
+
+
 def _check_peering(
     c: _Collector,
     cw: _Where,
@@ -965,16 +1039,7 @@ def _check_peering(
     send a node to a switch that has no neighbor for it.
     """
     by_svi = {s.data.svi.ip: s for s in switches.values()}
-    refs: list[_PeerRef] = [
-        _PeerRef(p, _Where(cw.file, cw.host, f"{cw.field}.peers.{i}"))
-        for i, p in enumerate(calico.peers)
-    ]
-    for node in nodes:
-        nw = node_data[node.name][1]
-        refs.extend(
-            _PeerRef(p, _Where(nw.file, nw.host, f"{nw.field}.peers.{i}"), node=node.name)
-            for i, p in enumerate(node.peers)
-        )
+    refs = _peer_refs(cw, calico, nodes, node_data)
     names: dict[str, _Where] = {}
     for ref in refs:
         p, w = ref.peer, ref.where
@@ -987,57 +1052,28 @@ def _check_peering(
                 "duplicate-peer-name",
             )
         names.setdefault(p.name, w)
-        sw = by_svi.get(p.peer_ip)
-        if sw is None and len(switches) < len(switch_hosts):
+        if by_svi.get(p.peer_ip) is None and len(switches) < len(switch_hosts):
             ref.bad = True  # an invalid switch (reported) may be the one it targets
             continue
-        if sw is None:
-            near = [s for s in switches.values() if p.peer_ip in s.peering_subnet]
-            hint = (
-                f"{near[0].name}'s SVI address is {near[0].data.svi.ip}"
-                if near
-                else "it is no switch's SVI address"
-            )
-            c.err_at(
-                w,
-                "peer_ip",
-                f"peer IP {p.peer_ip} is not a switch's SVI: {hint}",
-                "peer-ip-not-svi",
-            )
-            ref.bad = True
-            continue
-        ref.switch = sw
-        if p.as_number != sw.data.asn:
-            c.err_at(
-                w,
-                "as_number",
-                f"AS {p.as_number} but switch {sw.name} ({p.peer_ip}) runs AS {sw.data.asn}",
-                "peer-as-mismatch",
-            )
-            ref.bad = True
-        if (p.password_ref is None) != (sw.data.bgp_password_ref is None):
-            has, lacks = (
-                ("this peer", f"switch {sw.name}")
-                if p.password_ref
-                else (f"switch {sw.name}", "this peer")
-            )
-            c.err_at(
-                w,
-                "password_ref",
-                f"{has} sets a BGP password but {lacks} does not: the session cannot come up",
-                "password-one-sided",
-            )
-            ref.bad = True
+        _check_peer_target(c, ref, switches, by_svi)
+    _check_peer_coverage(c, cw, calico, nodes, switches, node_data, refs)
 
-    # Which peers apply to which node. Nodes with equal labels share the answer.
+
+def _applicable_refs(
+    refs: list[_PeerRef], calico: CalicoData, nodes: list[Node]
+) -> dict[str, list[tuple[_PeerRef, bool]]]:
+    """Node -> the peers that apply to it, each with whether that is certain.
+
+    A selector this module cannot evaluate might apply (not certain). Nodes with equal labels
+    share the answer.
+    """
     cluster_refs = refs[: len(calico.peers)]
     node_refs: dict[str, list[_PeerRef]] = {}
     for ref in refs[len(calico.peers) :]:
         assert ref.node is not None
         node_refs.setdefault(ref.node, []).append(ref)
     by_labels: dict[tuple[tuple[str, str], ...], list[tuple[_PeerRef, bool]]] = {}
-    wrong: dict[int, list[str]] = {}
-    mesh_needed: list[str] = []
+    out: dict[str, list[tuple[_PeerRef, bool]]] = {}
     for node in nodes:
         key = tuple(sorted(node.labels.items()))
         applicable = by_labels.get(key)
@@ -1051,10 +1087,27 @@ def _check_peering(
                 elif all(node.labels.get(k) == v for k, v in terms):
                     applicable.append((ref, True))
             by_labels[key] = applicable
-        mine = applicable + [(r, True) for r in node_refs.get(node.name, [])]
+        out[node.name] = applicable + [(r, True) for r in node_refs.get(node.name, [])]
+    return out
+
+
+def _check_peer_coverage(
+    c: _Collector,
+    cw: _Where,
+    calico: CalicoData,
+    nodes: list[Node],
+    switches: dict[str, Switch],
+    node_data: dict[str, tuple[NodeData, _Where]],
+    refs: list[_PeerRef],
+) -> None:
+    """Each node reaches its switch; no peer sends a node to another switch; mesh needs."""
+    wrong: dict[int, list[str]] = {}
+    mesh_needed: list[str] = []
+    applicable = _applicable_refs(refs, calico, nodes)
+    for node in nodes:
         reaches_tor = False
         relayed = False
-        for ref, certain in mine:
+        for ref, certain in applicable[node.name]:
             if ref.bad:
                 reaches_tor = True  # already reported on the peer itself
                 continue
@@ -1081,14 +1134,13 @@ def _check_peering(
             mesh_needed.append(node.name)
     for ref in refs:
         hit = wrong.get(id(ref))
-        if hit:
-            sw = ref.switch
-            assert sw is not None
+        target = ref.switch
+        if hit and target is not None:
             c.err_at(
                 ref.where,
                 "peer_ip",
-                f"applies to {len(hit)} node(s) not attached to {sw.name} (e.g. {hit[0]}), "
-                f"but {sw.name} has no neighbor for them: narrow it with node_selector",
+                f"applies to {len(hit)} node(s) not attached to {target.name} (e.g. {hit[0]}), "
+                f"but {target.name} has no neighbor for them: narrow it with node_selector",
                 "peer-wrong-switch",
             )
     if not calico.node_to_node_mesh and mesh_needed:
