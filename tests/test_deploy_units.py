@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 import fabric.cli.deploy
 import fabric.steps.eos
+from fabric.cli.progress import ProgressView
 from fabric.errors import LockHeldError, UsageError
 from fabric.intent import load_intent
 from fabric.locking import inventory_lock
@@ -289,7 +290,7 @@ def test_error_text_with_brackets_is_printed_not_parsed_as_markup(
     monkeypatch.setenv("COLUMNS", "300")  # one line per table row
     # "[/...]" is a closing tag to rich: unescaped, it raised mid-deploy from the progress line
     error = "RuntimeError: refused [/etc/ssl] [bold]x"
-    fabric.cli.deploy._progress_printer()("error", "eos-tor-001", error)
+    ProgressView().message("error", "eos-tor-001", error)
     assert error in capsys.readouterr().err
     db = StateDB(tmp_path / "s.db")
     db.create_run("r1", kind="deploy", inventory="i", intent_hash="h", dry_run=False, options={})

@@ -26,6 +26,7 @@ from fabric.paths import ProjectPaths
 from fabric.reports import FILE_NAMES, render
 from fabric.reports.html import render_svg
 from fabric.reports.model import ComplianceReport, Topology, TopoNode, TopoSession, TopoSwitch
+from fabric.reports.table import table_text
 from fabric.workflows.compliance import report_from_state
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -121,6 +122,22 @@ def test_table_group_by_and_hide_passes(
     hidden = render(healthy, "table", hide_passes=True)
     assert "Established" not in hidden
     assert "no maximum-paths" in hidden  # warnings are not passes
+
+
+@pytest.mark.parametrize("group_by", ["host", "check"])
+def test_table_is_readable_at_80_columns(broken: ComplianceReport, group_by: str) -> None:
+    text = table_text(broken, group_by=group_by, width=80)
+    lines = text.splitlines()
+    assert max(len(ln) for ln in lines) <= 80
+    # findings keep whole phrases on a line (a table cell would cut them to a few characters)
+    assert any("neighbor 172.21.1.18 (kube-worker-001) is Connect" in ln for ln in lines)
+    assert any("recreate the pod" in ln for ln in lines)
+    # every host and check is named, the summary closes
+    for name in (SW, CP, WK, CL, "VerifySwitchRoutes", "collection"):
+        assert any(name in ln for ln in lines), name
+    assert any(ln.startswith("ERROR: ") for ln in lines[-2:])  # the summary closes it
+    # wide, it is the table
+    assert "│" in table_text(broken, group_by=group_by, width=160)
 
 
 def test_html_is_self_contained(broken: ComplianceReport) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from fabric.cli.progress import NORNIR_RESULTS, ProgressView, results_printer
 from fabric.errors import ComplianceFailedError, ExitCode, UnreachableError, UsageError
 from fabric.paths import ProjectPaths
 
@@ -48,6 +49,7 @@ from fabric.paths import ProjectPaths
 )
 @click.option("--inventory", type=click.Path(path_type=Path), help="Inventory folder.")
 @click.option("--checks", "checks", type=click.UNPROCESSED, hidden=True, default=None)
+@NORNIR_RESULTS
 def compliance_cmd(
     lab: bool,
     from_dir: Path | None,
@@ -63,6 +65,7 @@ def compliance_cmd(
     catalog: Path | None,
     inventory: Path | None,
     checks: Any,
+    nornir_results: bool,
 ) -> None:
     """Prove the network is what the intent says: both ends of every session, routes, drift.
 
@@ -99,10 +102,13 @@ def compliance_cmd(
         node_command=node_command,
         insecure=insecure,
         ca_file=ca_file,
+        on_results=results_printer() if nornir_results else None,
     )
     if insecure and from_dir is None:
         click.echo("warning: TLS certificate verification is OFF (--insecure)", err=True)
-    report = run_compliance(paths, options)
+    with ProgressView() as view:
+        options.count = view.count
+        report = run_compliance(paths, options)
     if report_dir is not None:
         report_dir.mkdir(parents=True, exist_ok=True)
         for fmt, name in FILE_NAMES.items():

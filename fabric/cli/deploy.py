@@ -8,36 +8,16 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
+from fabric.cli.progress import NORNIR_RESULTS, ProgressView, results_printer
 from fabric.errors import ExitCode, RunFailedError, UnreachableError, UsageError
 from fabric.paths import ProjectPaths
 
 _SECONDS = re.compile(r"^\d+(?:\.\d+)?$")
-
-#: ``--nornir-results``: each phase's per-host Nornir results, as nornir_utils prints them.
-NORNIR_RESULTS = click.option(
-    "--nornir-results",
-    is_flag=True,
-    help="Print each phase's per-host Nornir results (nornir_utils' print_result) on stderr.",
-)
-
-
-def results_printer() -> Any:
-    """A results callback that prints a phase's AggregatedResult with nornir_utils."""
-    import contextlib
-
-    from nornir_utils.plugins.functions import print_result
-
-    def show(phase: str, agg: Any) -> None:
-        with contextlib.redirect_stdout(sys.stderr):
-            print_result(agg)
-
-    return show
 
 
 def parse_duration(text: str) -> float:
@@ -68,23 +48,6 @@ def _console(err: bool = False) -> Any:
     from rich.console import Console
 
     return Console(stderr=err, highlight=False, soft_wrap=True)
-
-
-def _progress_printer() -> Any:
-    from rich.markup import escape
-
-    err = _console(err=True)
-
-    def progress(stage: str, host: str | None, message: str) -> None:
-        # host and message are data (an error may read "[/path]"): never markup
-        if stage == "warning":
-            err.print(f"[yellow]warning:[/yellow] {escape(message)}", markup=True)
-            return
-        where = f"[bold]{escape(host)}[/bold] " if host else ""
-        style = "red" if stage == "error" else "cyan"
-        err.print(f"[{style}]{stage:>8}[/{style}] {where}{escape(message)}", markup=True)
-
-    return progress
 
 
 def _yes(flag: bool) -> str:
@@ -211,14 +174,15 @@ def deploy_cmd(
         ca_file=ca_file,
         db=db,
         confirm_within=parse_duration(confirm_within) if confirm_within else None,
-        progress=_progress_printer(),
         on_results=results_printer() if nornir_results else None,
         schedule_confirm=schedule_confirm_window,
     )
     if insecure:
         click.echo("warning: TLS certificate verification is OFF (--insecure)", err=True)
-    # The intent's warnings are printed by the progress callback, before any progress line.
-    report = deploy(paths, opts)
+    # The intent's warnings come through the progress callback, before any progress line.
+    with ProgressView() as view:
+        opts.progress, opts.count = view.message, view.count
+        report = deploy(paths, opts)
     if output == "json":
         click.echo(json.dumps(report.to_json(), indent=2))
     else:
@@ -265,20 +229,21 @@ def rollback_cmd(
     paths = ProjectPaths.discover(inventory=inventory)
     if insecure:
         click.echo("warning: TLS certificate verification is OFF (--insecure)", err=True)
-    report = rollback(
-        paths,
-        run_id,
-        RollbackOptions(
-            lab=lab,
-            commit=commit,
-            workers=workers,
-            insecure=insecure,
-            ca_file=ca_file,
-            db=db,
-            progress=_progress_printer(),
-            on_results=results_printer() if nornir_results else None,
-        ),
-    )
+    with ProgressView() as view:
+        report = rollback(
+            paths,
+            run_id,
+            RollbackOptions(
+                lab=lab,
+                commit=commit,
+                workers=workers,
+                insecure=insecure,
+                ca_file=ca_file,
+                db=db,
+                on_results=results_printer() if nornir_results else None,
+                **view.callbacks(),
+            ),
+        )
     if output == "json":
         click.echo(json.dumps(report.to_json(), indent=2))
     else:

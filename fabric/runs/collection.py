@@ -6,54 +6,20 @@ every poll), so both judge state built the same way.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-from nornir.core.processor import Processor
+from typing import TYPE_CHECKING
 
 from fabric.checks.evidence import Evidence, HostFailure
 from fabric.errors import UnreachableError
 from fabric.models.observed import Role
-from fabric.runs.connect import ResultsFn, run_on
+from fabric.runs.connect import CountFn, ResultsFn, run_on
 from fabric.runs.failures import classify
 from fabric.steps.collect import collect_host_state
 from fabric.steps.collect.outputs import SWITCH_COMMANDS
 
 if TYPE_CHECKING:
     from nornir.core import Nornir
-    from nornir.core.inventory import Host
-    from nornir.core.task import AggregatedResult, MultiResult, Task
-
-#: ``count(stage, done, total)``: hosts finished so far in a collection (for a progress bar).
-CountFn = Callable[[str, int, int], None]
-
-
-class _Counter(Processor):
-    """A Nornir processor that reports each host's completion (Nornir's public hook)."""
-
-    def __init__(self, stage: str, total: int, count: CountFn) -> None:
-        self.stage, self.total, self.count = stage, total, count
-        self.done = 0
-
-    def task_started(self, task: Task) -> None:
-        self.count(self.stage, 0, self.total)
-
-    def task_completed(self, task: Task, result: AggregatedResult) -> None:
-        return None
-
-    def task_instance_started(self, task: Task, host: Host) -> None:
-        return None
-
-    def task_instance_completed(self, task: Task, host: Host, result: MultiResult) -> None:
-        self.done += 1  # Nornir calls this from its worker threads; += on an int is atomic enough
-        self.count(self.stage, self.done, self.total)
-
-    def subtask_instance_started(self, task: Task, host: Host) -> None:
-        return None
-
-    def subtask_instance_completed(self, task: Task, host: Host, result: MultiResult) -> None:
-        return None
 
 
 def failure_of(host: str, role: str, exc: BaseException | None) -> HostFailure:
@@ -86,15 +52,13 @@ def collect_into(
     """
     if not hosts:
         return
-    runner: Any = nr
-    if count is not None:
-        runner = nr.with_processors([_Counter(stage, len(hosts), count)])
     results = run_on(
-        runner,
+        nr,
         hosts,
         collect_host_state,
         stage,
         on_results,
+        count=count,
         save_raw=save_raw,
         node_command=node_command,
         switch_commands=switch_commands,

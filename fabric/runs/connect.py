@@ -7,8 +7,11 @@ phase, with their exception).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Any
+
+from nornir.core.processor import Processor
 
 from fabric.adapters.eapi import configure_napalm_tls
 from fabric.inventory import init_nornir
@@ -16,9 +19,13 @@ from fabric.paths import ProjectPaths
 
 if TYPE_CHECKING:
     from nornir.core import Nornir
-    from nornir.core.task import AggregatedResult
+    from nornir.core.inventory import Host
+    from nornir.core.task import AggregatedResult, MultiResult, Task
 
     from fabric.steps.calico import CalicoClient
+
+#: ``count(stage, done, total)``: hosts finished so far in a phase (for a progress bar).
+CountFn = Callable[[str, int, int], None]
 
 #: ``on_results(phase, result)``: every phase's per-host Nornir results, as they come (the CLI's
 #: ``--nornir-results`` prints them with nornir_utils' ``print_result``).
@@ -75,23 +82,56 @@ def cluster_client(nr: Nornir, cluster: str, *, insecure: bool) -> CalicoClient:
     return CalicoClient(str(kubeconfig), host.get("context"), insecure=insecure)
 
 
+class _Counter(Processor):
+    """A Nornir processor that reports each host's completion (Nornir's public hook)."""
+
+    def __init__(self, stage: str, total: int, count: CountFn) -> None:
+        self.stage, self.total, self.count = stage, total, count
+        self.done = 0
+        self.lock = threading.Lock()
+
+    def task_started(self, task: Task) -> None:
+        self.count(self.stage, 0, self.total)
+
+    def task_completed(self, task: Task, result: AggregatedResult) -> None:
+        return None
+
+    def task_instance_started(self, task: Task, host: Host) -> None:
+        return None
+
+    def task_instance_completed(self, task: Task, host: Host, result: MultiResult) -> None:
+        with self.lock:  # Nornir calls this from its worker threads
+            self.done += 1
+            done = self.done
+        self.count(self.stage, done, self.total)
+
+    def subtask_instance_started(self, task: Task, host: Host) -> None:
+        return None
+
+    def subtask_instance_completed(self, task: Task, host: Host, result: MultiResult) -> None:
+        return None
+
+
 def run_on(
     nr: Nornir,
     names: Collection[str],
     task: Callable[..., Any],
     name: str,
     on_results: ResultsFn | None = None,
+    count: CountFn | None = None,
     **kwargs: Any,
 ) -> AggregatedResult:
     """Run ``task`` on the hosts ``names``, including hosts that failed an earlier step.
 
     (Nornir skips hosts that failed before unless told otherwise; a host that failed the gate
-    must still be rolled back.)
+    must still be rolled back.) ``on_results`` gets the phase's results, ``count`` its
+    progress host by host.
     """
     wanted = set(names)
-    agg = nr.filter(filter_func=lambda h: h.name in wanted).run(
-        task=task, name=name, on_failed=True, **kwargs
-    )
+    runner = nr.filter(filter_func=lambda h: h.name in wanted)
+    if count is not None:
+        runner = runner.with_processors([_Counter(name, len(runner.inventory.hosts), count)])
+    agg = runner.run(task=task, name=name, on_failed=True, **kwargs)
     if on_results is not None:
         on_results(name, agg)
     return agg

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from fabric.errors import FabricError
-from fabric.runs.connect import ResultsFn, host_failures, run_on
+from fabric.runs.connect import CountFn, ResultsFn, host_failures, run_on
 from fabric.runs.failures import classify, error_text
 from fabric.runs.report import ProgressFn, RunReport
-from fabric.state_db import Snapshot
+from fabric.state_db import Snapshot, utcnow
 from fabric.steps.calico import object_key, restore_object
 from fabric.steps.eos import eos_restore
 
@@ -25,6 +25,26 @@ if TYPE_CHECKING:
     from nornir.core import Nornir
 
     from fabric.steps.calico import CalicoClient
+
+
+def take_snapshots(
+    running: dict[str, str], objects: list[tuple[str, str, str, dict[str, Any] | None]]
+) -> list[Snapshot]:
+    """Snapshots of the state before a change, as the state database keeps them.
+
+    Args:
+        running: switch -> its exact running-config.
+        objects: ``(host, kind, name, object or None when absent)`` of each Calico object.
+    """
+    taken = utcnow()
+    snaps = [
+        Snapshot(name, "eos_running_config", "running-config", text, taken)
+        for name, text in running.items()
+    ]
+    for host, kind, name, current in objects:
+        content = None if current is None else json.dumps(current, sort_keys=True)
+        snaps.append(Snapshot(host, "calico_object", object_key(kind, name), content, taken))
+    return snaps
 
 
 @dataclass(frozen=True)
@@ -81,6 +101,7 @@ class Restore:
         revert_in: the commit timer of the switches, for the note when one is unreachable.
         progress: the progress callback.
         on_results: the per-phase Nornir results callback.
+        count: the per-host progress callback.
     """
 
     report: RunReport
@@ -89,6 +110,7 @@ class Restore:
     revert_in: int = 0
     progress: ProgressFn | None = None
     on_results: ResultsFn | None = None
+    count: CountFn | None = None
 
     def _say(self, host: str | None, msg: str, stage: str = "rollback") -> None:
         if self.progress is not None:
@@ -141,8 +163,9 @@ class Restore:
         if not targets:
             return []
         by_host = {t.host: t for t in targets}
-        # a connection that failed in an earlier phase is opened anew
-        nr.close_connections(on_good=False, on_failed=True)
+        if nr.data.failed_hosts:
+            # a connection that failed in an earlier phase is opened anew
+            nr.close_connections(on_good=False, on_failed=True)
         agg = run_on(
             nr,
             by_host,
@@ -154,6 +177,7 @@ class Restore:
             ),
             "rollback",
             self.on_results,
+            self.count,
         )
         failures = host_failures(agg, by_host)
         problems: list[str] = []
@@ -171,5 +195,6 @@ class Restore:
                 r.diff = str(res.result or "")
             if (res.changed or self.undo) and not self.dry_run:
                 r.changed = r.rolled_back = True
-            self._say(name, "restored" if r.rolled_back else "no difference")
+            done = "would be restored" if self.dry_run else "restored"
+            self._say(name, done if res.changed or r.rolled_back else "no difference")
         return problems

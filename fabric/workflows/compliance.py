@@ -34,8 +34,8 @@ from fabric.reports.model import (
     TopoSwitch,
 )
 from fabric.rundefs import load_run_definition
-from fabric.runs.collection import CountFn, collect_into, failure_of
-from fabric.runs.connect import ResultsFn, open_nornir
+from fabric.runs.collection import collect_into, failure_of
+from fabric.runs.connect import CountFn, ResultsFn, open_nornir
 from fabric.steps.collect.offline import load_saved_host
 from fabric.steps.render import render_calico_objects, render_switch_config
 

@@ -17,7 +17,6 @@ caller that wants ``confirm_within`` passes ``schedule_confirm``.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 from collections.abc import Callable, Collection
@@ -29,12 +28,19 @@ from fabric.errors import FabricError, UsageError
 from fabric.locking import inventory_lock
 from fabric.models.outcome import Outcome
 from fabric.paths import ProjectPaths
-from fabric.runs.connect import ResultsFn, cluster_client, host_failures, open_nornir, run_on
+from fabric.runs.connect import (
+    CountFn,
+    ResultsFn,
+    cluster_client,
+    host_failures,
+    open_nornir,
+    run_on,
+)
 from fabric.runs.failures import error_text
 from fabric.runs.report import HostKind, ProgressFn, RunReport
-from fabric.runs.restore import CalicoTarget, Restore, SwitchTarget
-from fabric.state_db import Snapshot, StateDB, default_db_path, new_run_id, utcnow
-from fabric.steps.calico import apply_change, object_key, plan_calico
+from fabric.runs.restore import CalicoTarget, Restore, SwitchTarget, take_snapshots
+from fabric.state_db import StateDB, default_db_path, new_run_id
+from fabric.steps.calico import apply_change, plan_calico
 from fabric.steps.eos import (
     Mode,
     eos_commit,
@@ -87,6 +93,7 @@ class DeployOptions:
     device_timeout: float = 30.0
     progress: ProgressFn | None = None
     on_results: ResultsFn | None = None
+    count: CountFn | None = None
     schedule_confirm: ConfirmScheduler | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -170,7 +177,7 @@ class _Deploy:
     def phase(self, names: Collection[str], task: Any, name: str, **kwargs: Any) -> Any:
         """Run one Nornir phase on the switches ``names``; returns (results, failures)."""
         assert self.nr is not None
-        agg = run_on(self.nr, names, task, name, self.opts.on_results, **kwargs)
+        agg = run_on(self.nr, names, task, name, self.opts.on_results, self.opts.count, **kwargs)
         return agg, host_failures(agg, names)
 
     # ---- the run
@@ -311,16 +318,8 @@ class _Deploy:
 
     def _snapshot(self) -> None:
         """The exact pre-change state into the state DB (dry-runs too: `runs show` shows it)."""
-        taken = utcnow()
-        snaps = [
-            Snapshot(name, "eos_running_config", "running-config", p.running, taken)
-            for name, p in self.plans.items()
-        ]
-        for ch in self.changes:
-            content = None if ch.current is None else json.dumps(ch.current, sort_keys=True)
-            snaps.append(
-                Snapshot(ch.host, "calico_object", object_key(ch.kind, ch.name), content, taken)
-            )
+        running = {name: p.running for name, p in self.plans.items()}
+        snaps = take_snapshots(running, [(c.host, c.kind, c.name, c.current) for c in self.changes])
         self.db.save_snapshots(self.run_id, snaps)
         self.persist()
         self.say("snapshot", None, f"{len(snaps)} snapshot(s) stored for run {self.run_id}")
@@ -370,8 +369,9 @@ class _Deploy:
         intent = rendered.intent
         switches = {s.name for s in intent.switches if s.name in rendered.chosen}
         nodes = {n.name for n in intent.nodes if n.name in rendered.chosen or n.tor in switches}
-        gate = Gate(self.nr, intent, switches, nodes, self.opts.progress, self.opts.on_results)
-        return gate.wait(self.opts.gate_timeout, self.opts.gate_interval).problems
+        opts = self.opts
+        gate = Gate(self.nr, intent, switches, nodes, opts.progress, opts.on_results, opts.count)
+        return gate.wait(opts.gate_timeout, opts.gate_interval).problems
 
     def _confirm(self, names: list[str]) -> bool:
         failures: dict[str, BaseException | None] = {}
@@ -404,13 +404,8 @@ class _Deploy:
                 )
             return self.finish(Outcome.PENDING_REVERT, f"{reason}; not rolled back (--no-rollback)")
         self.say("rollback", None, f"{reason}: rolling back every host changed in this run")
-        restore = Restore(
-            self.report,
-            undo=True,
-            revert_in=opts.revert_in,
-            progress=opts.progress,
-            on_results=opts.on_results,
-        )
+        restore = Restore(self.report, undo=True, revert_in=opts.revert_in, progress=opts.progress)
+        restore.on_results, restore.count = opts.on_results, opts.count
         problems = restore.calico(
             self.client,
             [

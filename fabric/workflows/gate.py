@@ -22,7 +22,7 @@ from fabric.checks.base import Check, Status
 from fabric.checks.evidence import Evidence
 from fabric.models.observed import Role
 from fabric.runs.collection import collect_into
-from fabric.runs.connect import ResultsFn
+from fabric.runs.connect import CountFn, ResultsFn
 from fabric.runs.report import ProgressFn
 from fabric.steps.collect.outputs import GATE_SWITCH_COMMANDS
 from fabric.steps.collect.ssh import ssh_client_loop
@@ -87,6 +87,7 @@ class Gate:
         nodes: the nodes in scope.
         progress: the deploy's progress callback.
         on_results: the per-phase Nornir results callback.
+        count: the per-host progress callback.
     """
 
     nr: Nornir
@@ -95,6 +96,7 @@ class Gate:
     nodes: set[str]
     progress: ProgressFn | None = None
     on_results: ResultsFn | None = None
+    count: CountFn | None = None
 
     def _say(self, msg: str) -> None:
         if self.progress is not None:
@@ -106,13 +108,12 @@ class Gate:
             return self._wait(timeout, interval)
 
     def _wait(self, timeout: float, interval: float) -> GateResult:
-        checks = gate_checks()
         evidence = Evidence(intent=self.intent)
-        cluster = self.intent.cluster.name
         tors = {n.name: {n.tor} for n in self.intent.nodes}
         pending = set(self.switches) | set(self.nodes)
         total = len(pending)
         problems: dict[str, list[str]] = {h: ["not checked yet"] for h in pending}
+        poll = _Poll(self, evidence, gate_checks(), pending, problems)
         self._say(
             f"waiting for {len(self.switches)} switch(es) and {len(self.nodes)} node(s), "
             f"up to {timeout:.0f}s"
@@ -121,21 +122,11 @@ class Gate:
         result = GateResult()
         while True:
             result.polls += 1
-            hosts: dict[str, Role] = {}
-            if evidence.cluster is None:
-                hosts[cluster] = "cluster"
-            hosts.update({h: "switch" for h in pending & self.switches})
-            # A node is read once its switches are healthy: reading 1,000 nodes while their
-            # switches still converge would only repeat what the switches already say.
-            ready = {n for n in pending & self.nodes if not tors[n] & pending}
-            self._collect(evidence, hosts, ready)
-            evidence.scope = frozenset(pending)
-            judged = judge_hosts(evidence, checks)
-            for host in set(hosts) | ready:
-                if host in judged:
-                    problems[host] = judged[host]
-                    if not judged[host]:
-                        pending.discard(host)
+            poll.run({h: "switch" for h in pending & self.switches})
+            # A node is read once its switches are healthy (in this same poll when they just
+            # passed): reading 1,000 nodes while their switches still converge would only
+            # repeat what the switches already say.
+            poll.run({n: "calico_node" for n in pending & self.nodes if not tors[n] & pending})
             left = deadline - time.monotonic()
             self._say(f"{total - len(pending)}/{total} host(s) healthy, {max(left, 0):.0f}s left")
             if not pending:
@@ -143,23 +134,44 @@ class Gate:
             if left <= 0:
                 # the node side of sessions whose switch side failed: read once, for the report
                 unread = {h for h in pending & self.nodes if problems[h] == ["not checked yet"]}
-                if unread:
-                    self._collect(evidence, {}, unread)
-                    evidence.scope = frozenset(unread)
-                    problems.update(judge_hosts(evidence, checks))
+                poll.run({n: "calico_node" for n in unread})
                 result.problems = [p for h in sorted(pending) for p in problems[h]]
                 return result
             time.sleep(min(interval, max(left, 0.05)))
-            # a switch connection that failed is opened anew at the next poll
-            self.nr.close_connections(on_good=False, on_failed=True)
+            if self.nr.data.failed_hosts:
+                # a switch connection that failed is opened anew at the next poll
+                self.nr.close_connections(on_good=False, on_failed=True)
 
-    def _collect(self, evidence: Evidence, hosts: dict[str, Role], nodes: set[str]) -> None:
-        hosts = {**hosts, **{n: "calico_node" for n in nodes}}
+
+@dataclass
+class _Poll:
+    """One gate's reads and judgements: collect some hosts, judge them, update what waits."""
+
+    gate: Gate
+    evidence: Evidence
+    checks: list[Check[Any]]
+    pending: set[str]
+    problems: dict[str, list[str]]
+
+    def run(self, hosts: dict[str, Role]) -> None:
+        """Read ``hosts`` (and the cluster, while unread), judge them; drop those that pass."""
+        if not hosts:
+            return
+        ev = self.evidence
+        reads = dict(hosts)
+        if ev.cluster is None:
+            reads[self.gate.intent.cluster.name] = "cluster"
         collect_into(
-            evidence,
-            self.nr,
-            hosts,
+            ev,
+            self.gate.nr,
+            reads,
             stage="gate",
             switch_commands=GATE_SWITCH_COMMANDS,
-            on_results=self.on_results,
+            on_results=self.gate.on_results,
+            count=self.gate.count,
         )
+        ev.scope = frozenset(hosts)
+        for host, found in judge_hosts(ev, self.checks).items():
+            self.problems[host] = found
+            if not found:
+                self.pending.discard(host)

@@ -25,7 +25,7 @@ from fabric.errors import FabricError, UsageError
 from fabric.locking import inventory_lock
 from fabric.models.outcome import Outcome
 from fabric.paths import ProjectPaths
-from fabric.runs.connect import ResultsFn, cluster_client, open_nornir
+from fabric.runs.connect import CountFn, ResultsFn, cluster_client, open_nornir
 from fabric.runs.failures import error_text
 from fabric.runs.report import ProgressFn, RunReport
 from fabric.runs.restore import CalicoTarget, Restore, SwitchTarget
@@ -51,6 +51,7 @@ class RollbackOptions:
     device_timeout: float = 30.0
     progress: ProgressFn | None = None
     on_results: ResultsFn | None = None
+    count: CountFn | None = None
 
 
 @dataclass(kw_only=True)
@@ -127,6 +128,7 @@ def _restore(
             dry_run=not options.commit,
             progress=options.progress,
             on_results=options.on_results,
+            count=options.count,
         )
         if targets.calico:
             problem: FabricError | None = None
