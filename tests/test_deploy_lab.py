@@ -98,7 +98,7 @@ def open_sessions(e: Env) -> dict[str, str]:
     )
     dev.open()
     try:
-        sessions = dev._run_commands(["show configuration sessions"])[0]["sessions"]
+        sessions = dev.device.run_commands(["show configuration sessions"])[0]["sessions"]
     finally:
         dev.close()
     return {n: s["state"] for n, s in sessions.items() if s["state"] != "completed"}
