@@ -168,11 +168,12 @@ def test_describe_deployment_and_node(lab: Any) -> None:
 
 
 def test_deleted_coredns_pod_is_replaced_with_events(lab: Any) -> None:
-    victim = next(
+    before = {
         p["metadata"]["name"]
         for p in lab.cluster_objects("Pod")
         if p["metadata"]["name"].startswith("coredns-")
-    )
+    }
+    victim = min(before)
     _kubectl(lab, "delete", "pod", victim, "-n", "kube-system")
     deadline = time.monotonic() + 10
     while True:
@@ -185,7 +186,7 @@ def test_deleted_coredns_pod_is_replaced_with_events(lab: Any) -> None:
             break
         assert time.monotonic() < deadline, names
         time.sleep(0.05)
-    new = next(n for n in names if n not in json.dumps(victim))
+    (new,) = set(names) - before  # the replacement, whatever its random suffix sorts as
     events = json.loads(_kubectl(lab, "get", "events", "-n", "kube-system", "-o", "json"))
     seen = {
         (e["involvedObject"]["kind"], e["involvedObject"]["name"], e["reason"], e["message"])

@@ -81,6 +81,15 @@ _SIM_KINDS = (
 )
 _CALICO_KINDS = {k for a, k in _SIM_KINDS if a == sim.CALICO} | {"BGPFilter"}
 _BATCH_KINDS = {"Job", "CronJob"}
+#: What the lab's controllers (ReplicaSets, scheduling, workload status, endpoints) watch.
+_CONTROLLED = {
+    ("v1", "Pod"),
+    ("v1", "Service"),
+    ("v1", "Node"),
+    ("apps/v1", "ReplicaSet"),
+    ("apps/v1", "Deployment"),
+    ("apps/v1", "DaemonSet"),
+}
 
 
 def _default_api_version(kind: str) -> str:
@@ -260,6 +269,7 @@ class LabRuntime:
         self._facts: list[sim.NodeFacts] = []
         self._deleted_pods: list[dict[str, Any]] = []
         self._reconcile_pending = False
+        self._workloads_changed = True  # the first pass runs whatever the store starts with
         self._creds: LabCredentials | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -636,6 +646,8 @@ class LabRuntime:
     def _changed(self) -> None:
         self._dirty = True
         loop = self._loop
+        if not self._workloads_changed:
+            return  # a Calico object or a switch: nothing for the controllers to do
         if loop is not None and not self._reconcile_pending and self._store is not None:
             self._reconcile_pending = True
             if threading.current_thread() is self._thread:
@@ -695,7 +707,13 @@ class LabRuntime:
     # ------------------------------------------------------------------ pods (IPAM, ReplicaSets)
 
     def _on_store_event(self, event: str, obj: dict[str, Any]) -> None:
-        """Store watcher (runs under the store lock): note deleted pods for their events."""
+        """Store watcher (runs under the store lock): deleted pods, and work for the controllers.
+
+        The controllers run only after a change to what they watch: a deploy writing 1,000
+        Calico objects must not run them 1,000 times.
+        """
+        if (obj.get("apiVersion"), obj.get("kind")) in _CONTROLLED:
+            self._workloads_changed = True
         if event == "DELETED" and obj.get("apiVersion") == "v1" and obj.get("kind") == "Pod":
             self._deleted_pods.append(obj)
 
@@ -715,6 +733,7 @@ class LabRuntime:
         from fabric.lab.k8s import controllers
 
         self._reconcile_pending = False
+        self._workloads_changed = False
         store = self._store
         if store is None or self.intent is None:
             return
