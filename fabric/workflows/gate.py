@@ -5,10 +5,11 @@ with gate inputs), over :class:`~fabric.checks.evidence.Evidence` built by the s
 limited to the hosts it still waits for. One fact, one judge: a lab fault fails the gate and
 compliance with the same findings.
 
-Each poll reads the switches still pending (sessions and routes, one eAPI request each, over
+The first poll reads every host in scope in one Nornir run, as one compliance collection would.
+Later polls read the switches still pending (sessions and routes, one eAPI request each, over
 the connection kept since the plan), then the nodes still pending whose switches have passed
-(over SSH connections kept across polls), then judges. A host that passed is not read again.
-The cluster (BlockAffinity, Calico Nodes) is read once, again only while unreadable.
+(over SSH connections kept across polls). A host that passed is not read again. The cluster
+(BlockAffinity, Calico Nodes) is read with the first poll, again only while unreadable.
 """
 
 from __future__ import annotations
@@ -122,11 +123,18 @@ class Gate:
         result = GateResult()
         while True:
             result.polls += 1
-            poll.run({h: "switch" for h in pending & self.switches})
-            # A node is read once its switches are healthy (in this same poll when they just
-            # passed): reading 1,000 nodes while their switches still converge would only
-            # repeat what the switches already say.
-            poll.run({n: "calico_node" for n in pending & self.nodes if not tors[n] & pending})
+            switches: dict[str, Role] = {h: "switch" for h in pending & self.switches}
+            if result.polls == 1:
+                # Most deploys are healthy at the first look: read everything in one run, as
+                # one compliance collection would (switches and nodes side by side).
+                poll.run({**switches, **{n: "calico_node" for n in pending & self.nodes}})
+            else:
+                # Still converging: a node is read once its switches are healthy (in this same
+                # poll when they just passed); reading 1,000 nodes while their switches
+                # converge would only repeat what the switches already say.
+                poll.run(switches)
+                ready = {n for n in pending & self.nodes if not tors[n] & pending}
+                poll.run({n: "calico_node" for n in ready})
             left = deadline - time.monotonic()
             self._say(f"{total - len(pending)}/{total} host(s) healthy, {max(left, 0):.0f}s left")
             if not pending:
