@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test test-slow lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,8 +15,14 @@ $(VENV)/.installed: pyproject.toml
 demo: $(VENV)/.installed
 	$(PY) -m fabric demo
 
+# The suite minus the slow tests (the wheel installed from scratch, real clients at scale, the
+# demo end to end), on every core: module by module, so each module's lab starts once.
 test: $(VENV)/.installed
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto --dist loadfile -m "not slow"
+
+# The slow tests (CI runs them after `make test`).
+test-slow: $(VENV)/.installed
+	$(PY) -m pytest -q -n auto --dist loadfile -m slow
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check fabric tests bench
