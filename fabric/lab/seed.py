@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import secrets
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -362,6 +363,7 @@ def _core_node(
         all_labels["node-role.kubernetes.io/control-plane"] = ""
         all_labels["node.kubernetes.io/exclude-from-external-load-balancers"] = ""
     all_labels.update(labels)
+    ident = hashlib.sha256(name.encode()).hexdigest()
     spec: dict[str, Any] = {}
     if control_plane:
         spec["taints"] = [{"effect": "NoSchedule", "key": "node-role.kubernetes.io/control-plane"}]
@@ -377,10 +379,15 @@ def _core_node(
             ],
             "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady"}],
             "nodeInfo": {
-                "kubeletVersion": "v1.28.2",
+                # every field the kubelet reports (the API marks them required)
+                "machineID": ident[:32],
+                "systemUUID": str(uuid.UUID(ident[32:64])),
+                "bootID": str(uuid.UUID(ident[:32][::-1])),
+                "kernelVersion": "5.15.0-86-generic",
                 "osImage": "Ubuntu 22.04.1 LTS",
                 "containerRuntimeVersion": "containerd://1.6.24",
-                "kernelVersion": "5.15.0-86-generic",
+                "kubeletVersion": "v1.28.2",
+                "kubeProxyVersion": "v1.28.2",
                 "operatingSystem": "linux",
                 "architecture": "amd64",
             },

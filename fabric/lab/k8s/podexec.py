@@ -299,6 +299,9 @@ async def serve_log(
         await resp.write(_render(picked, timestamps))
         while True:
             await asyncio.sleep(FOLLOW_POLL_S)
+            transport = request.transport
+            if transport is None or transport.is_closing():
+                break  # the client went away (aiohttp does not cancel the handler)
             current = read()
             if current is None:
                 break
