@@ -1,5 +1,8 @@
-"""calico-node in the lab without sockets: autodetection, container commands, BIRD's log,
-the exec status, the Calico API modes' resource sets and custom resource validation."""
+"""calico-node in the lab without sockets.
+
+Autodetection, container commands, BIRD's log, the exec status, the Calico API modes' resource
+sets and custom resource validation.
+"""
 
 from __future__ import annotations
 

@@ -502,7 +502,7 @@ class LabRuntime:
                     state_dir=state / "switches" / s.name,
                     username=creds.eos_username,
                     password=creds.eos_password,
-                    on_change=self._changed,
+                    on_change=self._switch_changed,
                 )
                 device.bgp_view = self._bgp_view_for(s.name)
             ctx = server_context(self.lab_dir, f"{s.name}@{addr}", [addr, "localhost"])
@@ -740,6 +740,10 @@ class LabRuntime:
         self._control_url = f"http://127.0.0.1:{port}"
 
     # ------------------------------------------------------------------ simulation
+
+    def _switch_changed(self) -> None:
+        # A switch's config changes only the sessions: the cluster needs no reconciling.
+        self._dirty = True
 
     def _changed(self) -> None:
         self._dirty = True
