@@ -297,6 +297,11 @@ def test_crds_are_calicos_manifests() -> None:
     conditions = {c["type"]: c["status"] for c in affinity["status"]["conditions"]}
     assert conditions == {"NamesAccepted": "True", "Established": "True"}
     assert crds["installations.operator.tigera.io"]["spec"]["names"]["kind"] == "Installation"
+    # Only CRDs that declare it have a status subresource (Calico's do not).
+    peer = resources.by_kind("crd.projectcalico.org/v1", "BGPPeer")
+    installation = resources.by_kind("operator.tigera.io/v1", "Installation")
+    assert peer is not None and installation is not None
+    assert (peer.has_status, installation.has_status) == (False, True)
 
 
 @pytest.mark.parametrize(

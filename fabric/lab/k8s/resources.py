@@ -258,6 +258,8 @@ class ResourceType:
         categories: discovery categories (``all`` puts a kind into ``kubectl get all``).
         openapi: a custom resource's ``openAPIV3Schema`` (from its CustomResourceDefinition),
             whose types, enums and required fields the server enforces like the real one.
+        has_status: whether the ``status`` subresource exists (custom resources: only when
+            their CRD declares it; Calico's do not).
     """
 
     group: str
@@ -270,6 +272,7 @@ class ResourceType:
     top: dict[str, Schema] = field(default_factory=dict)
     categories: tuple[str, ...] = ()
     openapi: Mapping[str, Any] | None = None
+    has_status: bool = True
 
     @property
     def api_version(self) -> str:
@@ -405,6 +408,7 @@ def _custom_type(crd: Mapping[str, Any]) -> ResourceType:
         top=top,
         categories=tuple(names.get("categories") or ()),
         openapi=root,
+        has_status="status" in (version.get("subresources") or {}),
     )
 
 

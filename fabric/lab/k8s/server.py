@@ -223,7 +223,7 @@ def _parse_target(
         return None
     name = rest[1] if len(rest) >= 2 else None
     sub = rest[2] if len(rest) == 3 else None
-    if sub is not None and sub != "status":
+    if sub is not None and (sub != "status" or not rtype.has_status):
         return None
     return Target(rtype, namespace, name, sub)
 
@@ -391,6 +391,8 @@ class KubeApiServer:
             if r.categories:
                 entry["categories"] = list(r.categories)
             items.append(entry)
+            if not r.has_status:
+                continue
             items.append(
                 {
                     "name": f"{r.plural}/status",
