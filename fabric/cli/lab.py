@@ -107,6 +107,14 @@ def lab_group() -> None:
 @click.option(
     "--timeout", type=float, default=120.0, show_default=True, help="Start-up timeout (s)."
 )
+@click.option(
+    "--calico-api",
+    type=click.Choice(["v3", "crd"]),
+    default="v3",
+    show_default=True,
+    help="v3: the Calico API server's projectcalico.org/v3 is served; crd: no Calico API "
+    "server, Calico's objects are crd.projectcalico.org/v1 custom resources.",
+)
 def up_cmd(
     detach: bool,
     fresh: bool,
@@ -115,6 +123,7 @@ def up_cmd(
     inventory: Path | None,
     lab_dir: Path | None,
     timeout: float,
+    calico_api: str,
 ) -> None:
     """Start one simulated device per inventory host (foreground until Ctrl-C/SIGTERM)."""
     paths = ProjectPaths.discover(inventory=inventory)
@@ -123,7 +132,7 @@ def up_cmd(
     if pid is not None:
         raise UsageError(f"a lab is already running for {ldir} (pid {pid}); `lab down` first")
     if detach:
-        _detach(paths, ldir, fresh, seeded, address_base, inventory, timeout)
+        _detach(paths, ldir, fresh, seeded, address_base, inventory, timeout, calico_api)
         return
     from fabric.lab.runtime import LabRuntime, default_address_base
 
@@ -134,6 +143,7 @@ def up_cmd(
         seeded=seeded,
         address_base=address_base if address_base is not None else default_address_base(ldir),
         allow_base_fallback=address_base is None,
+        calico_api=calico_api,
     )
 
     def _stop(signum: int, frame: Any) -> None:
@@ -159,11 +169,12 @@ def _detach(
     address_base: int | None,
     inventory: Path | None,
     timeout: float,
+    calico_api: str = "v3",
 ) -> None:
     ldir.mkdir(parents=True, exist_ok=True)
     (ldir / "endpoints.json").unlink(missing_ok=True)
     args = [sys.executable, "-m", "fabric", "lab", "up", "--lab-dir", str(ldir)]
-    args += ["--timeout", str(timeout)]
+    args += ["--timeout", str(timeout), "--calico-api", calico_api]
     if fresh:
         args.append("--fresh")
     if seeded:

@@ -43,6 +43,7 @@ class _Labs:
         nodes: int | None = None,
         root: Path | None = None,
         address_base: int | None = None,
+        **options: Any,
     ) -> Any:
         from fabric.lab.generate import write_inventory
         from fabric.lab.runtime import LabRuntime
@@ -52,7 +53,9 @@ class _Labs:
             inventory = base / "inventory"
             write_inventory(inventory, switches=switches or 1, nodes=nodes or 2)
         paths = ProjectPaths.discover(root=root, inventory=inventory)
-        lab = LabRuntime(paths, base / "lab", fresh=True, seeded=seeded, address_base=address_base)
+        lab = LabRuntime(
+            paths, base / "lab", fresh=True, seeded=seeded, address_base=address_base, **options
+        )
         lab.start()
         self.started.append(lab)
         os.environ["FABRIC_LAB_DIR"] = str(lab.lab_dir)
@@ -70,7 +73,11 @@ class _Labs:
 
 @pytest.fixture(scope="module")
 def lab_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabFactory]:
-    """Start labs: ``lab_factory(inventory=PATH | switches=N, nodes=M, seeded=False)``."""
+    """Start labs: ``lab_factory(inventory=PATH | switches=N, nodes=M, seeded=False, ...)``.
+
+    Other keyword arguments go to :class:`~fabric.lab.runtime.LabRuntime`: ``calico_api="crd"``,
+    ``calico_namespace="kube-system"``, ``autodetection={...}``, ``calico_version="v3.27.0"``.
+    """
     labs = _Labs(tmp_path_factory)
     try:
         yield labs.make

@@ -42,6 +42,15 @@ from fabric.errors import FabricError, UsageError
 from fabric.intent import load_intent
 from fabric.lab import seed, sim
 from fabric.lab.control import control_app
+from fabric.lab.k8s import resources
+from fabric.lab.k8s.calico_nodes import (
+    IPV4_ANNOTATION,
+    CalicoNodes,
+    NodeHost,
+    PodBackendAdapter,
+    annotated_calico_nodes,
+)
+from fabric.lab.k8s.resources import CALICO_API_MODES
 from fabric.lab.model import NodeBgpView, SwitchBgpView
 from fabric.lab.pki import ensure_ca, server_context
 from fabric.lab.ssh import NodeShell, NodeSshServer, render_calicoctl_node_status
@@ -89,6 +98,7 @@ _CONTROLLED = {
     ("apps/v1", "ReplicaSet"),
     ("apps/v1", "Deployment"),
     ("apps/v1", "DaemonSet"),
+    ("operator.tigera.io/v1", "Installation"),  # calico-node re-detects its address
 }
 
 
@@ -229,6 +239,15 @@ class LabRuntime:
         seeded: load the write-up's switch config and Calico objects (the rendered intent for
             hosts that are not the write-up's).
         allow_base_fallback: with an explicit ``address_base`` that is busy, pick another.
+        calico_api: ``v3`` (the Calico API server's ``projectcalico.org/v3`` is served) or
+            ``crd`` (no Calico API server: Calico's objects are ``crd.projectcalico.org/v1``
+            custom resources); see docs/lab.md.
+        calico_namespace: where calico-node runs: ``calico-system`` (a Tigera operator
+            install, with an ``Installation``) or ``kube-system`` (a manifest install, none).
+        autodetection: the Installation's ``nodeAddressAutodetectionV4`` (default
+            ``{"firstFound": True}``, the operator's default).
+        calico_version: the Calico release the cluster runs (``ClusterInformation``,
+            ``Installation`` status, images); default ``v<calico.version>.0`` of the intent.
     """
 
     def __init__(
@@ -240,7 +259,23 @@ class LabRuntime:
         address_base: int | None = None,
         seeded: bool = False,
         allow_base_fallback: bool = False,
+        calico_api: str = "v3",
+        calico_namespace: str = "calico-system",
+        autodetection: dict[str, Any] | None = None,
+        calico_version: str | None = None,
     ) -> None:
+        if calico_api not in CALICO_API_MODES:
+            raise UsageError(
+                f"calico_api is one of {', '.join(CALICO_API_MODES)}, not {calico_api!r}"
+            )
+        if calico_namespace not in ("calico-system", "kube-system"):
+            raise UsageError(
+                "calico_namespace is calico-system (operator) or kube-system (manifest)"
+            )
+        self.calico_api = calico_api
+        self.calico_namespace = calico_namespace
+        self.autodetection = autodetection
+        self.calico_version = calico_version
         self.paths = paths
         self.lab_dir = Path(lab_dir).resolve()
         self.fresh = fresh
@@ -271,6 +306,8 @@ class LabRuntime:
         self._reconcile_pending = False
         self._workloads_changed = True  # the first pass runs whatever the store starts with
         self._creds: LabCredentials | None = None
+        self._pods = PodBackendAdapter()
+        self._calico: CalicoNodes | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -289,6 +326,7 @@ class LabRuntime:
         os.chmod(self.lab_dir, 0o700)
         if self.fresh:
             shutil.rmtree(self.lab_dir / "state", ignore_errors=True)
+        self._check_mode(self.lab_dir / "state")
         (self.lab_dir / "endpoints.json").unlink(missing_ok=True)
         self._creds = LabCredentials.load_or_create(self.lab_dir)
         ensure_ca(self.lab_dir)
@@ -355,6 +393,7 @@ class LabRuntime:
     async def _astart(self) -> None:
         from fabric.lab.eos import EosSwitch
         from fabric.lab.k8s import KubeApiServer, KubeStore, write_kubeconfig
+        from fabric.lab.k8s.kubeconfig import write_kubeconfig_exec
 
         intent, creds = self.intent, self._creds
         assert intent is not None and creds is not None
@@ -385,6 +424,7 @@ class LabRuntime:
         self._seed_content(intent, creds)
         await self._start_control()
         await self._wait_answering()
+        self._sim()  # the first simulation step: calico-node's log starts with BIRD's start-up
 
         cluster = self._cluster
         assert cluster is not None
@@ -397,6 +437,13 @@ class LabRuntime:
             context=CONTEXT,
         )
         os.chmod(kubeconfig, 0o600)
+        write_kubeconfig_exec(
+            self.lab_dir / "kubeconfig-exec",
+            server=f"https://{cluster.address}:{KUBE_PORT}",
+            ca_file=self.lab_dir / "ca.pem",
+            lab_dir=self.lab_dir,
+            context=CONTEXT,
+        )
         hosts: dict[str, Any] = {}
         for s in intent.switches:
             sw = self._switches[s.name]
@@ -426,6 +473,8 @@ class LabRuntime:
             "port": KUBE_PORT,
             "kubeconfig": str(kubeconfig),
             "context": CONTEXT,
+            "kubeconfig_exec": str(self.lab_dir / "kubeconfig-exec"),
+            "calico_api": self.calico_api,
         }
         self.endpoints = {
             "pid": os.getpid(),
@@ -470,7 +519,7 @@ class LabRuntime:
                     state_dir=state / "switches" / s.name,
                     username=creds.eos_username,
                     password=creds.eos_password,
-                    on_change=self._changed,
+                    on_change=self._switch_changed,
                 )
                 device.bgp_view = self._bgp_view_for(s.name)
             ctx = server_context(self.lab_dir, f"{s.name}@{addr}", [addr, "localhost"])
@@ -500,7 +549,9 @@ class LabRuntime:
             self._nodes[n.name] = server
             await server.start()
         caddr = addrs[intent.cluster.name]
-        api = api_cls(self._store, token=creds.kube_token)
+        api = api_cls(
+            self._store, token=creds.kube_token, calico_api=self.calico_api, pods=self._pods
+        )
         cluster = _Cluster(
             intent.cluster.name,
             caddr,
@@ -584,20 +635,97 @@ class LabRuntime:
                         s.name, intent, self.paths.templates, device.running_config
                     )
                 )
+        calico = self._calico_nodes(intent)
         if not store.list("v1", "Node"):
-            for obj in seed.base_cluster_objects(intent):
+            for obj in self._install_objects(intent):
+                store.put(obj)
+            calico.reconcile()  # detect with the seeded Installation, before the Nodes exist
+            calico_pods = seed.calico_node_pods(
+                intent, namespace=self.calico_namespace, version=self._version(intent)
+            )
+            objects = seed.base_cluster_objects(intent, calico_pods)
+            for obj in objects:
+                if obj["kind"] == "Node" and obj["apiVersion"] == "v1":
+                    address = calico.detections[obj["metadata"]["name"]].address
+                    if address is not None:
+                        annotations = obj["metadata"].setdefault("annotations", {})
+                        annotations[IPV4_ANNOTATION] = address.with_prefixlen
                 if (
                     obj["kind"] != "Namespace"
                     or store.get("v1", "Namespace", obj["metadata"]["name"]) is None
                 ):
-                    store.put(obj)
+                    store.put(seed.for_calico_api(obj, self.calico_api))
+            if self.calico_api == "crd":
+                # No Calico API server: no calico-apiserver namespace (its pods, its service).
+                store.delete("v1", "Namespace", "calico-apiserver")
+        calico.reconcile()
+        self._facts = seed.node_facts(intent, calico.detected())
         world = self._world()
         for obj in sim.plan_block_affinities(world, seed.SEED_BLOCKS):
-            store.put(obj)
+            store.put(seed.for_calico_api(obj, self.calico_api))
         if self.seeded:
             for obj in seed.seeded_calico_objects(intent, self.paths.templates):
-                store.put(obj)
+                store.put(seed.for_calico_api(obj, self.calico_api))
         self._dirty = True
+
+    # ------------------------------------------------------------------ Calico as installed
+
+    def _version(self, intent: Intent) -> str:
+        return self.calico_version or seed.calico_version(intent)
+
+    def _install_objects(self, intent: Intent) -> list[dict[str, Any]]:
+        """CustomResourceDefinitions, the operator's objects, ``ClusterInformation``."""
+        version = self._version(intent)
+        operator = self.calico_namespace == "calico-system"
+        objs: list[dict[str, Any]] = [dict(crd) for crd in resources.custom_resource_definitions()]
+        if operator:
+            objs.append(
+                seed.installation(intent, version=version, autodetection=self.autodetection)
+            )
+            if self.calico_api == "v3":
+                objs.append(seed.api_server())
+        api = sim.CALICO if self.calico_api == "v3" else resources.CRD_API_VERSION
+        objs.append(
+            seed.cluster_information(intent, api_version=api, version=version, operator=operator)
+        )
+        return objs
+
+    def _calico_nodes(self, intent: Intent) -> CalicoNodes:
+        hosts = {}
+        for node in intent.nodes:
+            interfaces, default = seed.node_interfaces(intent, node)
+            internal = str(node.mgmt_ip or node.bgp_ip)
+            hosts[node.name] = NodeHost(tuple(interfaces), default, internal)
+
+        def view(name: str) -> tuple[NodeBgpView, float]:
+            result = self._sim()
+            return result.node_view(name), result.nodes[name].bird_since
+
+        calico = CalicoNodes(self._store, hosts, version=self._version(intent), view=view)
+        self._calico = calico
+        self._pods.nodes = calico
+        return calico
+
+    def _check_mode(self, state: Path) -> None:
+        """Refuse to reuse a lab state made in the other Calico API mode (objects differ)."""
+        marker = state / "calico_api"
+        if marker.exists():
+            made = marker.read_text(encoding="utf-8").strip()
+            if made != self.calico_api:
+                raise UsageError(
+                    f"the lab state in {state} was made with --calico-api {made}; start it "
+                    f"with --calico-api {made}, or with --fresh to switch to {self.calico_api}"
+                )
+            return
+        if (state / "cluster").exists():
+            made = "v3"  # labs made before the option existed served v3
+            if made != self.calico_api:
+                raise UsageError(
+                    f"the lab state in {state} was made with --calico-api v3; use --fresh to "
+                    f"switch to {self.calico_api}"
+                )
+        state.mkdir(parents=True, exist_ok=True)
+        marker.write_text(self.calico_api + "\n", encoding="utf-8")
 
     async def _wait_answering(self, deadline_s: float = 60.0) -> None:
         targets: list[tuple[str, int]] = []
@@ -643,6 +771,10 @@ class LabRuntime:
 
     # ------------------------------------------------------------------ simulation
 
+    def _switch_changed(self) -> None:
+        # A switch's config changes only the sessions: the cluster needs no reconciling.
+        self._dirty = True
+
     def _changed(self) -> None:
         self._dirty = True
         loop = self._loop
@@ -665,15 +797,16 @@ class LabRuntime:
             objects = self._objects
             derived = self._result.derived
         else:
-            objects = {(api, kind): self._store.list(api, kind) for api, kind in _SIM_KINDS}
+            objects = self._sim_objects()
             self._objects = objects
             self._derived_version = version
+        not_running = self._calico.not_running() if self._calico is not None else frozenset()
         return sim.World(
             nodes=self._facts,
             switches={name: sw.device.snapshot() for name, sw in self._switches.items()},
             objects=objects,
             link_down=frozenset(h for h, f in self._faults.items() if f.link_down),
-            bird_down=frozenset(h for h, f in self._faults.items() if f.bird_down),
+            bird_down=frozenset(h for h, f in self._faults.items() if f.bird_down) | not_running,
             withheld={h: frozenset(f.withheld) for h, f in self._faults.items() if f.withheld},
             pod_cidr=intent.cluster.calico.pod_cidr,
             block_size=intent.cluster.calico.block_size,
@@ -681,12 +814,43 @@ class LabRuntime:
             derived=derived,
         )
 
+    def _sim_objects(self) -> dict[tuple[str, str], list[dict[str, Any]]]:
+        """The objects the simulation reads, keyed as ``projectcalico.org/v3`` whatever the mode.
+
+        In ``crd`` mode Calico's kinds are read from their ``crd.projectcalico.org/v1`` custom
+        resources (same spec). Calico ``Node`` objects are derived from the core Nodes'
+        ``projectcalico.org/*`` annotations, where a Kubernetes-datastore cluster keeps them;
+        in ``v3`` mode the lab's stored ``projectcalico.org/v3`` Nodes take precedence.
+        """
+        store = self._store
+        calico_source = resources.CRD_API_VERSION if self.calico_api == "crd" else sim.CALICO
+        out: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for api, kind in _SIM_KINDS:
+            if (api, kind) != (sim.CALICO, "Node"):
+                out[(api, kind)] = store.list(calico_source if api == sim.CALICO else api, kind)
+        nodes = {
+            o["metadata"]["name"]: o
+            for o in annotated_calico_nodes(out[("v1", "Node")], sim.CALICO)
+        }
+        if self.calico_api == "v3":
+            nodes.update({o["metadata"]["name"]: o for o in store.list(sim.CALICO, "Node")})
+        out[(sim.CALICO, "Node")] = [nodes[name] for name in sorted(nodes)]
+        return out
+
     def _sim(self) -> sim.SimResult:
         if self._dirty or self._result is None:
             self._dirty = False
             result = sim.compute(self._world(reuse=True), time.time())
             self._since = result.since
             self._result = result
+            if self._calico is not None:
+                # calico-node's log records every change the simulation shows
+                self._calico.observe(
+                    {
+                        name: (result.node_view(name), st.bird_since)
+                        for name, st in result.nodes.items()
+                    }
+                )
         return self._result
 
     def _bgp_view_for(self, name: str) -> Callable[[], SwitchBgpView]:
@@ -737,6 +901,11 @@ class LabRuntime:
         store = self._store
         if store is None or self.intent is None:
             return
+        if self._calico is not None and self._calico.reconcile():
+            # the operator rolled calico-node out with a new autodetection or BGP setting
+            self._facts = seed.node_facts(self.intent, self._calico.detected())
+            self._derived_version = None
+            self._dirty = True
         now = time.time()
         deleted, self._deleted_pods = self._deleted_pods, []
         for i, pod in enumerate(deleted):
@@ -874,8 +1043,9 @@ class LabRuntime:
 
     def _assign_ip(self, pod: dict[str, Any], node: str) -> None:
         ip = sim.next_pod_ip(self._world(), node)
-        facts = next(f for f in self._facts if f.name == node)
-        host_ip = str(facts.mgmt_ip or facts.bgp_ip)
+        assert self.intent is not None
+        host = self.intent.node(node)
+        host_ip = str(host.mgmt_ip or host.bgp_ip)
         containers = list((pod.get("spec") or {}).get("containers") or [])
         now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         pod["status"] = {
@@ -995,6 +1165,7 @@ class LabRuntime:
         elif kind == "refuse":
             f.refused = True
             await self._set_listening(host, False)
+        self._sim()  # the change shows in calico-node's log when it happens, not when read
 
     async def aclear(self, host: str | None) -> None:
         """Clear faults (on the lab's loop); see :meth:`clear_faults`."""
@@ -1016,6 +1187,7 @@ class LabRuntime:
                 faults.link_down = False
             if self._cluster is not None and h == self._cluster.name:
                 self._store.faults.fail_on_write = None
+        self._sim()
 
     async def _set_listening(self, host: str, on: bool) -> None:
         if host in self._switches:
@@ -1046,9 +1218,19 @@ class LabRuntime:
         """Replace a switch's running and startup config (tests, seeding)."""
         self._on_loop(lambda: self._switches[name].device.load_config(text))
 
+    def _api_version_of(self, kind: str) -> str:
+        api = _default_api_version(kind)
+        if api == sim.CALICO and self.calico_api == "crd":
+            return resources.CRD_API_VERSION
+        return api
+
     def cluster_objects(self, kind: str, api_version: str | None = None) -> list[dict[str, Any]]:
-        """Objects of one kind (apiVersion by default: Calico's, ``batch/v1`` or ``v1``)."""
-        api = api_version or _default_api_version(kind)
+        """Objects of one kind (apiVersion by default: Calico's, ``batch/v1`` or ``v1``).
+
+        Calico's apiVersion is the mode's: ``projectcalico.org/v3``, or in ``crd`` mode
+        ``crd.projectcalico.org/v1``.
+        """
+        api = api_version or self._api_version_of(kind)
         return list(self._on_loop(lambda: self._store.list(api, kind)))
 
     def put_object(self, obj: dict[str, Any]) -> dict[str, Any]:
@@ -1059,7 +1241,7 @@ class LabRuntime:
         self, kind: str, name: str, namespace: str | None = None, api_version: str | None = None
     ) -> bool:
         """Delete a cluster object directly from the store."""
-        api = api_version or _default_api_version(kind)
+        api = api_version or self._api_version_of(kind)
         return bool(self._on_loop(lambda: self._store.delete(api, kind, name, namespace)))
 
     def switch_bgp_view(self, name: str) -> SwitchBgpView:

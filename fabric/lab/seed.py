@@ -16,17 +16,22 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import secrets
+import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from fabric.lab.k8s.calico_node import HostInterface
+from fabric.lab.k8s.resources import CRD_API_VERSION, OPERATOR_API_VERSION
 from fabric.lab.k8s.store import DEFAULT_NAMESPACES
 from fabric.lab.sim import CALICO, NodeFacts
-from fabric.models.intent import Intent
+from fabric.models.intent import Intent, Node
 
 SEED_SWITCH = "eos-tor-001"
+CALICO_NODE = "calico-node"
 SEED_NODES = ("kube-controlplane-001", "kube-worker-001")
 
 #: The IPAM blocks the write-up's nodes own after Calico took over.
@@ -317,12 +322,30 @@ def seeded_switch_config(name: str, intent: Intent, templates: Path, running: st
 # --------------------------------------------------------------------------- cluster
 
 
-def node_facts(intent: Intent) -> list[NodeFacts]:
-    """The simulation's node facts from the intent."""
-    return [
-        NodeFacts(name=n.name, bgp_ip=n.bgp_ip, mgmt_ip=n.mgmt_ip, labels=dict(n.labels))
-        for n in intent.nodes
-    ]
+def node_facts(
+    intent: Intent, detected: Mapping[str, ipaddress.IPv4Address] | None = None
+) -> list[NodeFacts]:
+    """The simulation's node facts from the intent and Calico's detected node addresses.
+
+    The simulation runs the node-to-node mesh over ``NodeFacts.mesh_ip``, its ``mgmt_ip`` when
+    set. Calico meshes over each node's detected address (``bird.cfg``: the other nodes'
+    ``ip_addr_v4``), so ``mgmt_ip`` is the detected address when it is not the peering address,
+    and None when Calico detected the peering address (the mesh then shares the peering link).
+    Without a detection (``detected`` None or no entry) the management address is used, as in
+    the write-up.
+    """
+    out = []
+    for n in intent.nodes:
+        mesh = (detected or {}).get(n.name, n.mgmt_ip)
+        out.append(
+            NodeFacts(
+                name=n.name,
+                bgp_ip=n.bgp_ip,
+                mgmt_ip=None if mesh == n.bgp_ip else mesh,
+                labels=dict(n.labels),
+            )
+        )
+    return out
 
 
 def _stamp() -> str:
@@ -352,6 +375,7 @@ def _core_node(
         all_labels["node-role.kubernetes.io/control-plane"] = ""
         all_labels["node.kubernetes.io/exclude-from-external-load-balancers"] = ""
     all_labels.update(labels)
+    ident = hashlib.sha256(name.encode()).hexdigest()
     spec: dict[str, Any] = {}
     if control_plane:
         spec["taints"] = [{"effect": "NoSchedule", "key": "node-role.kubernetes.io/control-plane"}]
@@ -370,10 +394,15 @@ def _core_node(
             "capacity": dict(_NODE_CAPACITY),
             "allocatable": dict(_NODE_CAPACITY),
             "nodeInfo": {
-                "kubeletVersion": "v1.28.2",
+                # every field the kubelet reports (the API marks them required)
+                "machineID": ident[:32],
+                "systemUUID": str(uuid.UUID(ident[32:64])),
+                "bootID": str(uuid.UUID(ident[:32][::-1])),
+                "kernelVersion": "5.15.0-86-generic",
                 "osImage": "Ubuntu 22.04.1 LTS",
                 "containerRuntimeVersion": "containerd://1.6.24",
-                "kernelVersion": "5.15.0-86-generic",
+                "kubeletVersion": "v1.28.2",
+                "kubeProxyVersion": "v1.28.2",
                 "operatingSystem": "linux",
                 "architecture": "amd64",
             },
@@ -590,11 +619,14 @@ def _service(
     }
 
 
-def base_cluster_objects(intent: Intent) -> list[dict[str, Any]]:
+def base_cluster_objects(
+    intent: Intent, calico_pods: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
     """Namespaces, core Nodes, the write-up's pods and services, and the default IPPool.
 
     The write-up's pods are created for nodes of the write-up (by name); other nodes get only
-    their core Node object. Service addresses are the write-up's when they fall in the intent's
+    their core Node object. The calico-node pods (every node has one) come from
+    :func:`calico_node_pods` (``calico_pods``: they are returned too, with their DaemonSet). Service addresses are the write-up's when they fall in the intent's
     service CIDR, else the first addresses of that CIDR.
     """
     objs: list[dict[str, Any]] = [
@@ -611,8 +643,8 @@ def base_cluster_objects(intent: Intent) -> list[dict[str, Any]]:
         )
     pods: list[dict[str, Any]] = []
     for pod in SEED_PODS:
-        if pod.node not in mgmt:
-            continue
+        if pod.node not in mgmt or pod.owner == CALICO_NODE:
+            continue  # calico-node pods: see calico_node_pods()
         labels = dict(pod.labels)
         if pod.owner_kind == "ReplicaSet":
             # the ReplicaSet controller labels its pods with the template hash (the name suffix)
@@ -632,6 +664,7 @@ def base_cluster_objects(intent: Intent) -> list[dict[str, Any]]:
                 restarts=pod.restarts,
             )
         )
+    pods += calico_pods or []
     objs += workload_objects(pods)
     objs += pods
     cidrs = intent.cluster.calico.service_cluster_cidrs
@@ -666,3 +699,202 @@ def seeded_calico_objects(intent: Intent, templates: Path) -> list[dict[str, Any
     from fabric.steps.render import render_calico_objects
 
     return [obj.body for obj in render_calico_objects(intent, templates)]
+
+
+# --------------------------------------------------------------------------- Calico as installed
+
+
+def calico_version(intent: Intent) -> str:
+    """The Calico release the lab runs for the intent's ``calico.version`` (``3.26``: ``v3.26.0``).
+
+    The intent names a minor version only; the lab reports its first patch release.
+    """
+    return f"v{intent.cluster.calico.version}.0"
+
+
+def node_interfaces(intent: Intent, node: Node) -> tuple[list[HostInterface], str]:
+    """A node's interfaces (``eth0`` management, ``eth1`` peering) and its default-route one.
+
+    A node with only a peering address has just ``eth0``. The peering address has the prefix
+    length of its switch's SVI; the management address that of the switch's management address
+    when it is in the same network, else /24 (the inventory does not say).
+    """
+    svi = intent.switch(node.tor).data.svi
+    peering = ipaddress.IPv4Interface(f"{node.bgp_ip}/{svi.network.prefixlen}")
+    if node.mgmt_ip is None:
+        return [HostInterface("eth0", peering)], "eth0"
+    length = 24
+    mvrf = intent.switch(node.tor).data.management_vrf
+    if mvrf is not None and mvrf.address is not None and node.mgmt_ip in mvrf.address.network:
+        length = mvrf.address.network.prefixlen
+    mgmt = ipaddress.IPv4Interface(f"{node.mgmt_ip}/{length}")
+    return [HostInterface("eth0", mgmt), HostInterface("eth1", peering)], "eth0"
+
+
+def _suffix_for(name: str) -> str:
+    digest = hashlib.sha256(name.encode()).digest()
+    return "".join(_SUFFIX_ALPHABET[b % len(_SUFFIX_ALPHABET)] for b in digest[:5])
+
+
+def calico_node_pods(intent: Intent, *, namespace: str, version: str) -> list[dict[str, Any]]:
+    """One running ``calico-node`` pod per node, as the DaemonSet of the install has it.
+
+    ``calico-system`` (an operator install): containers ``calico-node``, init containers
+    ``flexvol-driver`` and ``install-cni``; ``kube-system`` (a manifest install, Calico's
+    ``calico.yaml``): init containers ``upgrade-ipam``, ``install-cni`` and ``mount-bpffs``. The
+    write-up's nodes keep the write-up's pod names; other names are stable per node.
+    """
+    names = {p.node: p.name for p in SEED_PODS if p.owner == CALICO_NODE}
+    operator = namespace == "calico-system"
+    inits = (
+        [("flexvol-driver", "pod2daemon-flexvol"), ("install-cni", "cni")]
+        if operator
+        else [("upgrade-ipam", "cni"), ("install-cni", "cni"), ("mount-bpffs", "node")]
+    )
+    out = []
+    for node in intent.nodes:
+        host_ip = str(node.mgmt_ip or node.bgp_ip)
+        name = names.get(node.name) or f"{CALICO_NODE}-{_suffix_for(node.name)}"
+        pod = pod_object(
+            namespace,
+            name,
+            node.name,
+            host_ip,
+            host_ip,
+            host_network=True,
+            owner_kind="DaemonSet",
+            owner=CALICO_NODE,
+            labels={"k8s-app": CALICO_NODE},
+        )
+        image = f"docker.io/calico/node:{version}"
+        spec = pod["spec"]
+        spec["containers"] = [{"name": CALICO_NODE, "image": image}]
+        spec["initContainers"] = [
+            {"name": n, "image": f"docker.io/calico/{img}:{version}"} for n, img in inits
+        ]
+        spec["serviceAccountName"] = CALICO_NODE
+        started = _stamp()
+        status = pod["status"]
+        status["containerStatuses"] = [container_status(CALICO_NODE, image, 0, started)]
+        status["initContainerStatuses"] = [
+            {
+                **container_status(c["name"], c["image"], 0, started),
+                "ready": True,
+                "started": False,
+                "state": {
+                    "terminated": {
+                        "exitCode": 0,
+                        "reason": "Completed",
+                        "startedAt": started,
+                        "finishedAt": started,
+                    }
+                },
+            }
+            for c in spec["initContainers"]
+        ]
+        out.append(pod)
+    return out
+
+
+def installation(
+    intent: Intent, *, version: str, autodetection: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The Tigera operator's ``Installation`` ``default`` for the intent.
+
+    BGP enabled, one IPv4 pool (the intent's pod CIDR and block size, no encapsulation, NAT
+    outgoing, as the write-up's ``IPPool``) and ``nodeAddressAutodetectionV4`` (default
+    ``firstFound``, which the operator fills in when the field is unset). The status is what
+    the operator reports once the install is ready.
+    """
+    cal = intent.cluster.calico
+    network: dict[str, Any] = {
+        "bgp": "Enabled",
+        "hostPorts": "Enabled",
+        "ipPools": [
+            {
+                "blockSize": cal.block_size,
+                "cidr": str(cal.pod_cidr),
+                "disableBGPExport": False,
+                "encapsulation": "None",
+                "natOutgoing": "Enabled",
+                "nodeSelector": "all()",
+            }
+        ],
+        "linuxDataplane": "Iptables",
+        "multiInterfaceMode": "None",
+        "nodeAddressAutodetectionV4": dict(autodetection or {"firstFound": True}),
+    }
+    spec: dict[str, Any] = {
+        "calicoNetwork": network,
+        "cni": {"ipam": {"type": "Calico"}, "type": "Calico"},
+        "controlPlaneReplicas": 2,
+        "flexVolumePath": "/usr/libexec/kubernetes/kubelet-plugins/volume/exec/",
+        "kubeletVolumePluginPath": "/var/lib/kubelet",
+        "nodeUpdateStrategy": {"rollingUpdate": {"maxUnavailable": 1}, "type": "RollingUpdate"},
+        "nonPrivileged": "Disabled",
+        "variant": "Calico",
+    }
+    return {
+        "apiVersion": OPERATOR_API_VERSION,
+        "kind": "Installation",
+        "metadata": {"name": "default"},
+        "spec": spec,
+        "status": {
+            "calicoVersion": version,
+            "computed": spec,
+            "mtu": 1500,
+            "variant": "Calico",
+            "conditions": [
+                {
+                    "type": "Ready",
+                    "status": "True",
+                    "reason": "AllObjectsAvailable",
+                    "message": "All Objects are available",
+                    "lastTransitionTime": _stamp(),
+                    "observedGeneration": 1,
+                }
+            ],
+        },
+    }
+
+
+def api_server() -> dict[str, Any]:
+    """The operator's ``APIServer`` ``default``: the Calico API server is installed and ready."""
+    return {
+        "apiVersion": OPERATOR_API_VERSION,
+        "kind": "APIServer",
+        "metadata": {"name": "default"},
+        "spec": {},
+        "status": {"state": "Ready"},
+    }
+
+
+def cluster_information(
+    intent: Intent, *, api_version: str, version: str, operator: bool
+) -> dict[str, Any]:
+    """``ClusterInformation`` ``default`` as calico-node writes it (``calicoVersion`` etc.)."""
+    guid = hashlib.sha256(intent.cluster.name.encode()).hexdigest()[:32]
+    kinds = "typha,kdd,k8s,operator,bgp,kubeadm" if operator else "k8s,bgp,kubeadm,kdd"
+    return {
+        "apiVersion": api_version,
+        "kind": "ClusterInformation",
+        "metadata": {"name": "default"},
+        "spec": {
+            "calicoVersion": version,
+            "clusterGUID": guid,
+            "clusterType": kinds,
+            "datastoreReady": True,
+        },
+    }
+
+
+def for_calico_api(obj: dict[str, Any], calico_api: str) -> dict[str, Any]:
+    """``obj`` (a ``projectcalico.org/v3`` object) as a cluster of that Calico API mode stores it.
+
+    ``crd``: the ``crd.projectcalico.org/v1`` custom resource with the same spec (what
+    ``kubectl apply`` of a CRD manifest, calico-node and Calico IPAM write); other objects and
+    ``v3`` are unchanged.
+    """
+    if calico_api == "crd" and obj.get("apiVersion") == CALICO:
+        return {**obj, "apiVersion": CRD_API_VERSION}
+    return obj

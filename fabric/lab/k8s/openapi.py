@@ -17,6 +17,7 @@ the document is small and fixed, and it saves a protobuf dependency.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from fabric.lab.k8s import resources
@@ -79,10 +80,12 @@ def _item_path(rtype: resources.ResourceType) -> str:
     return f"{prefix}{ns}/{rtype.plural}/{{name}}"
 
 
-def openapi_v2_protobuf(version: str) -> bytes:
-    """The ``/openapi/v2`` document, protobuf-encoded (as :data:`V2_CONTENT_TYPE`)."""
+def openapi_v2_protobuf(
+    version: str, rtypes: Iterable[resources.ResourceType] = resources.RESOURCES
+) -> bytes:
+    """The ``/openapi/v2`` document of ``rtypes``, protobuf-encoded (:data:`V2_CONTENT_TYPE`)."""
     paths = b""
-    for r in resources.RESOURCES:
+    for r in rtypes:
         op = _v2_operation(r)
         # PathItem: put=3, patch=8
         path_item = _bytes(3, op) + _bytes(8, op)
@@ -94,25 +97,32 @@ def openapi_v2_protobuf(version: str) -> bytes:
 # --------------------------------------------------------------------------- OpenAPI v3
 
 
-def openapi_v3_root() -> dict[str, Any]:
-    """The ``/openapi/v3`` discovery document: one entry per group/version."""
+def openapi_v3_root(
+    rtypes: Iterable[resources.ResourceType] = resources.RESOURCES,
+) -> dict[str, Any]:
+    """The ``/openapi/v3`` discovery document: one entry per group/version of ``rtypes``."""
     paths = {}
-    for group, versions in resources.groups().items():
+    for group, versions in resources.group_versions(rtypes).items():
         for v in versions:
             gv = f"apis/{group}/{v}" if group else f"api/{v}"
             paths[gv] = {"serverRelativeURL": f"/openapi/v3/{gv}?hash=fabric-lab-{v}"}
     return {"paths": paths}
 
 
-def openapi_v3_document(group: str, version: str, kube_version: str) -> dict[str, Any]:
-    """The OpenAPI v3 document of one group/version (operations only, no schemas)."""
+def openapi_v3_document(
+    group: str,
+    version: str,
+    kube_version: str,
+    rtypes: Iterable[resources.ResourceType] = resources.RESOURCES,
+) -> dict[str, Any]:
+    """The OpenAPI v3 document of one group/version of ``rtypes`` (operations, no schemas)."""
     query = [
         {"name": n, "in": "query", "schema": {"type": "string", "uniqueItems": True}}
         for n in _QUERY_PARAMS
     ]
     ok = {"200": {"description": "OK"}}
     paths: dict[str, Any] = {}
-    for r in resources.RESOURCES:
+    for r in rtypes:
         if r.group != group or r.version != version:
             continue
         gvk = {"group": r.group, "version": r.version, "kind": r.kind}

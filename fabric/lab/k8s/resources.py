@@ -15,8 +15,12 @@ Schema nodes:
 
 from __future__ import annotations
 
+import functools
+import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Final
+from pathlib import Path
+from typing import Any, Final
 
 
 class _Any:
@@ -59,6 +63,16 @@ Schema = _Any | _Leaf | Obj | ListOf | MapOf
 CALICO_GROUP: Final = "projectcalico.org"
 CALICO_VERSION: Final = "v3"
 CALICO_API_VERSION: Final = f"{CALICO_GROUP}/{CALICO_VERSION}"
+#: Calico's custom resources: the storage of every Calico object in a Kubernetes-datastore cluster,
+#: served by the API server itself (``manifests/crds.yaml``); the ``projectcalico.org/v3`` API is
+#: the Calico API server's aggregated view on top of them.
+CRD_GROUP: Final = "crd.projectcalico.org"
+CRD_API_VERSION: Final = f"{CRD_GROUP}/v1"
+#: The Tigera operator's resources (``Installation``, ``APIServer``).
+OPERATOR_GROUP: Final = "operator.tigera.io"
+OPERATOR_API_VERSION: Final = f"{OPERATOR_GROUP}/v1"
+#: Groups whose kinds are custom resources (served from CustomResourceDefinitions).
+CUSTOM_RESOURCE_GROUPS: Final = frozenset({CRD_GROUP, OPERATOR_GROUP})
 
 _SECRET_KEY_REF = Obj({"secretKeyRef": Obj({"name": LEAF, "key": LEAF, "optional": LEAF})})
 _CIDR_BLOCK = ListOf(Obj({"cidr": LEAF}))
@@ -279,6 +293,10 @@ class ResourceType:
         short_names: kubectl short names.
         top: schema of the top-level fields besides apiVersion/kind/metadata.
         categories: discovery categories (``all`` puts a kind into ``kubectl get all``).
+        openapi: a custom resource's ``openAPIV3Schema`` (from its CustomResourceDefinition),
+            whose types, enums and required fields the server enforces like the real one.
+        has_status: whether the ``status`` subresource exists (custom resources: only when
+            their CRD declares it; Calico's do not).
     """
 
     group: str
@@ -290,6 +308,8 @@ class ResourceType:
     short_names: tuple[str, ...] = ()
     top: dict[str, Schema] = field(default_factory=dict)
     categories: tuple[str, ...] = ()
+    openapi: Mapping[str, Any] | None = None
+    has_status: bool = True
 
     @property
     def api_version(self) -> str:
@@ -314,7 +334,127 @@ def _calico(kind: str, plural: str, spec: Schema, short: tuple[str, ...] = ()) -
     )
 
 
-RESOURCES: Final[tuple[ResourceType, ...]] = (
+CLUSTER_INFORMATION_SPEC: Final = Obj(
+    {
+        "calicoVersion": LEAF,
+        "clusterGUID": LEAF,
+        "clusterType": LEAF,
+        "datastoreReady": LEAF,
+        "variant": LEAF,
+    }
+)
+
+CUSTOM_RESOURCE_DEFINITION: Final = ResourceType(
+    "apiextensions.k8s.io",
+    "v1",
+    "CustomResourceDefinition",
+    "customresourcedefinitions",
+    "customresourcedefinition",
+    False,
+    ("crd", "crds"),
+    {"spec": ANY, "status": ANY},
+)
+
+_DATA = Path(__file__).with_name("data")
+#: Calico 3.26.4 ``manifests/crds.yaml`` and Tigera operator 1.30.11 CRDs, descriptions removed
+#: (sources in docs/lab.md).
+CALICO_CRDS_FILE: Final = _DATA / "calico-crds-v3.26.4.json"
+OPERATOR_CRDS_FILE: Final = _DATA / "operator-crds-v1.30.11.json"
+
+
+@functools.cache
+def custom_resource_definitions() -> tuple[dict[str, Any], ...]:
+    """The CustomResourceDefinition objects of Calico's and the operator's custom resources.
+
+    Each is the published manifest (without descriptions; the operator's large pod-template
+    overrides are kept as preserve-unknown-fields objects) plus the status a real API server
+    reports once it serves the CRD (``NamesAccepted``, ``Established``).
+    """
+    out: list[dict[str, Any]] = []
+    for path in (CALICO_CRDS_FILE, OPERATOR_CRDS_FILE):
+        for crd in json.loads(path.read_text(encoding="utf-8")):
+            names = dict(crd["spec"]["names"])
+            names.setdefault("listKind", names["kind"] + "List")
+            crd = {**crd, "spec": {**crd["spec"], "names": names}}
+            crd["status"] = {
+                "acceptedNames": names,
+                "conditions": [
+                    {
+                        "type": "NamesAccepted",
+                        "status": "True",
+                        "reason": "NoConflicts",
+                        "message": "no conflicts found",
+                        "lastTransitionTime": "2023-10-01T00:00:00Z",
+                    },
+                    {
+                        "type": "Established",
+                        "status": "True",
+                        "reason": "InitialNamesAccepted",
+                        "message": "the initial names have been accepted",
+                        "lastTransitionTime": "2023-10-01T00:00:00Z",
+                    },
+                ],
+                "storedVersions": [v["name"] for v in crd["spec"]["versions"] if v["storage"]],
+            }
+            out.append(crd)
+    return tuple(out)
+
+
+def schema_from_openapi(node: Mapping[str, Any]) -> Schema:
+    """The structural schema of an OpenAPI v3 schema node (which fields are known).
+
+    >>> schema_from_openapi({"type": "object", "properties": {"a": {"type": "string"}}})
+    Obj(fields={'a': LEAF})
+    """
+    if node.get("x-kubernetes-preserve-unknown-fields"):
+        return ANY
+    kind = node.get("type")
+    if kind == "object" or "properties" in node:
+        props = node.get("properties")
+        if isinstance(props, Mapping):
+            return Obj({str(k): schema_from_openapi(v) for k, v in props.items()})
+        extra = node.get("additionalProperties")
+        if isinstance(extra, Mapping):
+            return MapOf(schema_from_openapi(extra))
+        return ANY
+    if kind == "array":
+        items = node.get("items")
+        return ListOf(schema_from_openapi(items)) if isinstance(items, Mapping) else ANY
+    return LEAF
+
+
+def _custom_type(crd: Mapping[str, Any]) -> ResourceType:
+    spec = crd["spec"]
+    names = spec["names"]
+    version = next(v for v in spec["versions"] if v.get("served", True))
+    root = version["schema"]["openAPIV3Schema"]
+    props = root.get("properties") or {}
+    top = {
+        k: schema_from_openapi(v)
+        for k, v in props.items()
+        if k not in ("apiVersion", "kind", "metadata")
+    }
+    return ResourceType(
+        group=spec["group"],
+        version=version["name"],
+        kind=names["kind"],
+        plural=names["plural"],
+        singular=names.get("singular", names["kind"].lower()),
+        namespaced=spec["scope"] == "Namespaced",
+        short_names=tuple(names.get("shortNames") or ()),
+        top=top,
+        categories=tuple(names.get("categories") or ()),
+        openapi=root,
+        has_status="status" in (version.get("subresources") or {}),
+    )
+
+
+def custom_resource_types() -> tuple[ResourceType, ...]:
+    """A resource type per custom resource definition (:func:`custom_resource_definitions`)."""
+    return tuple(_custom_type(crd) for crd in custom_resource_definitions())
+
+
+_BUILTIN_RESOURCES: Final[tuple[ResourceType, ...]] = (
     ResourceType(
         "",
         "v1",
@@ -416,6 +556,17 @@ RESOURCES: Final[tuple[ResourceType, ...]] = (
     _calico("BlockAffinity", "blockaffinities", BLOCK_AFFINITY_SPEC),
 )
 
+#: Every resource type the lab knows: the built-in ones above, Calico's ``projectcalico.org/v3``
+#: ``ClusterInformation``, Calico's custom resources (``crd.projectcalico.org/v1``), the Tigera
+#: operator's (``operator.tigera.io/v1``) and ``CustomResourceDefinition`` itself. Which of them a
+#: lab serves depends on its Calico API mode (:func:`served`).
+RESOURCES: Final[tuple[ResourceType, ...]] = (
+    *_BUILTIN_RESOURCES,
+    _calico("ClusterInformation", "clusterinformations", CLUSTER_INFORMATION_SPEC),
+    CUSTOM_RESOURCE_DEFINITION,
+    *custom_resource_types(),
+)
+
 _BY_KIND: Final = {(r.api_version, r.kind): r for r in RESOURCES}
 _BY_PLURAL: Final = {(r.group, r.version, r.plural): r for r in RESOURCES}
 
@@ -434,6 +585,38 @@ def groups() -> dict[str, list[str]]:
     """Every API group (``""`` is core) mapped to its versions."""
     out: dict[str, list[str]] = {}
     for r in RESOURCES:
+        versions = out.setdefault(r.group, [])
+        if r.version not in versions:
+            versions.append(r.version)
+    return out
+
+
+#: Calico API modes of a lab: ``v3`` serves the Calico API server's aggregated
+#: ``projectcalico.org/v3`` API; ``crd`` is a cluster without it, where Calico's objects are the
+#: ``crd.projectcalico.org/v1`` custom resources.
+CALICO_API_MODES: Final = ("v3", "crd")
+
+
+def served(calico_api: str = "v3") -> tuple[ResourceType, ...]:
+    """The resource types a lab serves in a Calico API mode (see :data:`CALICO_API_MODES`).
+
+    Both modes serve the CustomResourceDefinitions and the operator's resources; ``v3`` serves
+    the aggregated ``projectcalico.org/v3`` group (and not the custom resources under it, which
+    the lab does not alias), ``crd`` serves ``crd.projectcalico.org/v1`` and no v3 group.
+
+    >>> sorted({r.group for r in served("crd")} & {CALICO_GROUP, CRD_GROUP})
+    ['crd.projectcalico.org']
+    """
+    if calico_api not in CALICO_API_MODES:
+        raise ValueError(f"calico_api is one of {', '.join(CALICO_API_MODES)}, not {calico_api!r}")
+    hidden = CRD_GROUP if calico_api == "v3" else CALICO_GROUP
+    return tuple(r for r in RESOURCES if r.group != hidden)
+
+
+def group_versions(rtypes: Iterable[ResourceType]) -> dict[str, list[str]]:
+    """The API groups (``""`` is core) of ``rtypes`` mapped to their versions."""
+    out: dict[str, list[str]] = {}
+    for r in rtypes:
         versions = out.setdefault(r.group, [])
         if r.version not in versions:
             versions.append(r.version)

@@ -14,6 +14,13 @@ What it serves, and how it answers, follows the real API server closely enough f
   strategic-as-merge, JSON patch, server-side apply), DELETE, DELETE collection;
 * errors as ``Status`` objects: 400 BadRequest, 401 Unauthorized, 404 NotFound,
   409 AlreadyExists/Conflict, 410 Gone, 415 UnsupportedMediaType, 422 Invalid, 500 InternalError.
+* the pod subresources ``exec`` (WebSocket with the channel protocols v4/v5,
+  :mod:`fabric.lab.k8s.podexec`; SPDY/3.1 for kubectl < 1.30, :mod:`fabric.lab.k8s.spdy`) and
+  ``log``, answered by a :class:`~fabric.lab.k8s.podexec.PodBackend`;
+* which Calico API it serves depends on ``calico_api`` (:func:`fabric.lab.k8s.resources.served`):
+  ``v3``, the Calico API server's aggregated ``projectcalico.org/v3``, or ``crd``, a cluster
+  without it where Calico's objects are the ``crd.projectcalico.org/v1`` custom resources;
+  CustomResourceDefinitions and the Tigera operator's kinds are served in both.
 
 Every request but the anonymous ones needs ``Authorization: Bearer <token>``.
 """
@@ -28,6 +35,7 @@ import hmac
 import json
 import random
 import string
+import time
 import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -36,7 +44,16 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from fabric.lab.k8s import defaults, openapi, resources, selectors, tables, validation
+from fabric.lab.k8s import (
+    defaults,
+    openapi,
+    podexec,
+    resources,
+    selectors,
+    spdy,
+    tables,
+    validation,
+)
 from fabric.lab.k8s.patch import (
     ApplyConflictError,
     PatchError,
@@ -47,6 +64,7 @@ from fabric.lab.k8s.patch import (
     strip_directives,
     track_update,
 )
+from fabric.lab.k8s.podexec import PodBackend, SubresourceError
 from fabric.lab.k8s.resources import CALICO_GROUP, ResourceType
 from fabric.lab.k8s.store import KubeStore, now_rfc3339
 
@@ -177,8 +195,15 @@ class _Watch:
         )
 
 
-def _parse_target(path: str) -> Target | None:
-    """Map ``/api/v1/...`` or ``/apis/G/V/...`` to a :class:`Target` (None: not a resource)."""
+def _parse_target(
+    path: str,
+    lookup: Callable[[str, str, str], ResourceType | None] = resources.by_plural,
+) -> Target | None:
+    """Map ``/api/v1/...`` or ``/apis/G/V/...`` to a :class:`Target` (None: not a resource).
+
+    ``lookup(group, version, plural)`` finds the resource type (the server passes the types it
+    serves).
+    """
     parts = [p for p in path.split("/") if p]
     if len(parts) >= 2 and parts[0] == "api":
         group, version, rest = "", parts[1], parts[2:]
@@ -191,14 +216,14 @@ def _parse_target(path: str) -> Target | None:
     namespace: str | None = None
     if rest[0] == "namespaces" and len(rest) >= 3 and not (group == "" and rest[2] == "status"):
         namespace, rest = rest[1], rest[2:]
-    rtype = resources.by_plural(group, version, rest[0])
+    rtype = lookup(group, version, rest[0])
     if rtype is None or len(rest) > 3:
         return None
     if namespace is not None and not rtype.namespaced:
         return None
     name = rest[1] if len(rest) >= 2 else None
     sub = rest[2] if len(rest) == 3 else None
-    if sub is not None and sub != "status":
+    if sub is not None and (sub != "status" or not rtype.has_status):
         return None
     return Target(rtype, namespace, name, sub)
 
@@ -211,9 +236,22 @@ class KubeApiServer:
         token: the bearer token every non-anonymous request must carry.
     """
 
-    def __init__(self, store: KubeStore, *, token: str) -> None:
+    def __init__(
+        self,
+        store: KubeStore,
+        *,
+        token: str,
+        calico_api: str = "v3",
+        pods: PodBackend | None = None,
+    ) -> None:
         self.store = store
         self._token = token
+        self.calico_api = calico_api
+        #: The resource types this server serves (its Calico API mode decides the Calico groups).
+        self.served: tuple[ResourceType, ...] = resources.served(calico_api)
+        self._groups = resources.group_versions(self.served)
+        self._by_plural = {(r.group, r.version, r.plural): r for r in self.served}
+        self._pods = pods
         self._history: collections.deque[tuple[int, str, dict[str, Any]]] = collections.deque(
             maxlen=_HISTORY
         )
@@ -238,6 +276,9 @@ class KubeApiServer:
         app.router.add_get("/openapi/v2", self._openapi_v2)
         app.router.add_get("/openapi/v3", self._openapi_root)
         app.router.add_get("/openapi/v3/{gv:.+}", self._openapi_gv)
+        pod_sub = "/api/v1/namespaces/{namespace}/pods/{name}/"
+        app.router.add_route("*", pod_sub + "exec", self._pod_exec)
+        app.router.add_route("GET", pod_sub + "log", self._pod_log)
         app.router.add_route("*", "/api/{tail:.+}", self._dispatch)
         app.router.add_route("*", "/apis/{tail:.+}", self._dispatch)
         app.on_startup.append(self._on_startup)
@@ -330,13 +371,12 @@ class KubeApiServer:
         return {"name": group, "versions": entries, "preferredVersion": entries[0]}
 
     async def _api_groups(self, request: web.Request) -> web.Response:
-        groups = [self._group_json(g, v) for g, v in resources.groups().items() if g]
+        groups = [self._group_json(g, v) for g, v in self._groups.items() if g]
         return web.json_response({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 
-    @staticmethod
-    def _resource_list(group: str, version: str) -> dict[str, Any]:
+    def _resource_list(self, group: str, version: str) -> dict[str, Any]:
         items: list[dict[str, Any]] = []
-        for r in resources.RESOURCES:
+        for r in self.served:
             if r.group != group or r.version != version:
                 continue
             entry: dict[str, Any] = {
@@ -351,6 +391,8 @@ class KubeApiServer:
             if r.categories:
                 entry["categories"] = list(r.categories)
             items.append(entry)
+            if not r.has_status:
+                continue
             items.append(
                 {
                     "name": f"{r.plural}/status",
@@ -370,7 +412,7 @@ class KubeApiServer:
 
     def _discovery(self, path: str) -> dict[str, Any] | None:
         parts = [p for p in path.split("/") if p]
-        known = resources.groups()
+        known = self._groups
         if parts == ["api", "v1"]:
             return self._resource_list("", "v1")
         if len(parts) == 2 and parts[0] == "apis" and parts[1] in known and parts[1]:
@@ -387,12 +429,12 @@ class KubeApiServer:
 
     async def _openapi_v2(self, request: web.Request) -> web.Response:
         return web.Response(
-            body=openapi.openapi_v2_protobuf(KUBE_VERSION["gitVersion"]),
+            body=openapi.openapi_v2_protobuf(KUBE_VERSION["gitVersion"], self.served),
             headers={"Content-Type": openapi.V2_CONTENT_TYPE},
         )
 
     async def _openapi_root(self, request: web.Request) -> web.Response:
-        return web.json_response(openapi.openapi_v3_root())
+        return web.json_response(openapi.openapi_v3_root(self.served))
 
     async def _openapi_gv(self, request: web.Request) -> web.Response:
         gv = request.match_info["gv"].strip("/")
@@ -403,9 +445,9 @@ class KubeApiServer:
             group, version = parts[1], parts[2]
         else:
             raise _resource_missing()
-        if version not in resources.groups().get(group, []):
+        if version not in self._groups.get(group, []):
             raise _resource_missing()
-        doc = openapi.openapi_v3_document(group, version, KUBE_VERSION["gitVersion"])
+        doc = openapi.openapi_v3_document(group, version, KUBE_VERSION["gitVersion"], self.served)
         return web.json_response(doc)
 
     # ------------------------------------------------------------------ dispatch
@@ -415,7 +457,7 @@ class KubeApiServer:
             disc = self._discovery(request.path)
             if disc is not None:
                 return web.json_response(disc)
-        target = _parse_target(request.path)
+        target = _parse_target(request.path, lambda g, v, p: self._by_plural.get((g, v, p)))
         if target is None:
             raise _resource_missing()
         method = request.method
@@ -466,6 +508,61 @@ class KubeApiServer:
             )
             return web.json_response(table)
         return web.json_response(obj)
+
+    # ------------------------------------------------------------------ pod exec and log
+
+    def _pod_for(self, request: web.Request) -> dict[str, Any]:
+        name = request.match_info["name"]
+        pod = self.store.get("v1", "Pod", name, request.match_info["namespace"])
+        if pod is None:
+            rtype = resources.by_kind("v1", "Pod")
+            assert rtype is not None
+            raise not_found(rtype, name)
+        return pod
+
+    async def _pod_exec(self, request: web.Request) -> web.StreamResponse:
+        """``pods/NAME/exec``: a channel WebSocket (see :mod:`fabric.lab.k8s.podexec`)."""
+        if request.method not in ("GET", "POST"):
+            raise web.HTTPMethodNotAllowed(request.method, ["GET", "POST"])
+        pod = self._pod_for(request)
+        namespace, name = request.match_info["namespace"], request.match_info["name"]
+        try:
+            command, stdin, stdout, stderr, tty = podexec.exec_options(request)
+            container = podexec.container_for(pod, request.query.get("container"))
+            if not (pod.get("spec") or {}).get("nodeName"):
+                raise SubresourceError(
+                    400, "BadRequest", f"pod {name} does not have a host assigned"
+                )
+
+            async def run() -> podexec.ExecResult:
+                current = self.store.get("v1", "Pod", name, namespace) or pod
+                if self._pods is None:
+                    return podexec.ExecResult(runtime_error=podexec.oci_not_found(command[0]))
+                return self._pods.exec(current, container, command)
+
+            streams = (stdin, stdout, stderr, tty)
+            if spdy.is_spdy(request):
+                return await spdy.serve_spdy_exec(request, command, streams, run)
+            return await podexec.serve_exec(request, command, streams, run)
+        except SubresourceError as err:
+            raise ApiError(err.code, err.reason, err.message) from err
+
+    async def _pod_log(self, request: web.Request) -> web.StreamResponse:
+        """``pods/NAME/log``: the container's lines as text (``follow`` streams)."""
+        pod = self._pod_for(request)
+        namespace, name = request.match_info["namespace"], request.match_info["name"]
+        try:
+            container = podexec.container_for(pod, request.query.get("container"))
+
+            def read() -> list[podexec.LogLine] | None:
+                current = self.store.get("v1", "Pod", name, namespace)
+                if current is None:
+                    return None
+                return self._pods.logs(current, container) if self._pods is not None else []
+
+            return await podexec.serve_log(request, read, time.time)
+        except SubresourceError as err:
+            raise ApiError(err.code, err.reason, err.message) from err
 
     # ------------------------------------------------------------------ faults
 
@@ -808,6 +905,18 @@ class KubeApiServer:
             ):
                 if not isinstance(patch, dict):
                     raise _bad_request("a merge patch must be a JSON object")
+                if (
+                    ctype.startswith("application/strategic")
+                    and rtype.group in resources.CUSTOM_RESOURCE_GROUPS
+                ):
+                    # apiextensions-apiserver: no strategic merge patch for custom resources
+                    raise ApiError(
+                        415,
+                        "UnsupportedMediaType",
+                        "the body of the request was in an unknown format - accepted media "
+                        "types include: application/json-patch+json, "
+                        "application/merge-patch+json, application/apply-patch+yaml",
+                    )
                 if ctype.startswith("application/strategic") and rtype.group != CALICO_GROUP:
                     new = strategic_merge_patch(old, patch)
                 else:

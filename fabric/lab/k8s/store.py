@@ -12,7 +12,6 @@ half-written object and a restart sees exactly the committed objects.
 from __future__ import annotations
 
 import base64
-import copy
 import datetime as dt
 import json
 import os
@@ -267,7 +266,8 @@ class KubeStore:
 
         Does not assign a resourceVersion (a dry run has none).
         """
-        new = copy.deepcopy(obj)
+        # A JSON round trip copies plain JSON data several times faster than deepcopy.
+        new: dict[str, Any] = json.loads(json.dumps(obj))
         meta = new.setdefault("metadata", {})
         rtype = resources.by_kind(new["apiVersion"], new["kind"])
         if rtype is not None and rtype.namespaced:

@@ -12,6 +12,8 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+from fabric.lab.k8s.resources import CUSTOM_RESOURCE_GROUPS
+
 Column = tuple[str, str, int, str]  # name, type, priority, description
 
 _NAME: Column = ("Name", "string", 0, "Name must be unique within a namespace.")
@@ -644,6 +646,28 @@ _DEFAULT: tuple[list[Column], Callable[[dict[str, Any]], list[Any]]] = (
 )
 
 
+def _custom_resource_row(obj: dict[str, Any]) -> list[Any]:
+    return [obj["metadata"]["name"], _age(obj)]
+
+
+#: Custom resources without ``additionalPrinterColumns``: the apiextensions-apiserver's default
+#: columns (``Name`` and an ``Age`` date column from ``.metadata.creationTimestamp``, which its
+#: table convertor prints as a duration).
+_CUSTOM_RESOURCE: tuple[list[Column], Callable[[dict[str, Any]], list[Any]]] = (
+    [
+        _NAME,
+        (
+            "Age",
+            "date",
+            0,
+            "CreationTimestamp is a timestamp representing the server "
+            "time when this object was created.",
+        ),
+    ],
+    _custom_resource_row,
+)
+
+
 def _row_object(obj: dict[str, Any], include: str) -> dict[str, Any] | None:
     if include == "None":
         return None
@@ -664,7 +688,9 @@ def to_table(
     include_object: str = "Metadata",
 ) -> dict[str, Any]:
     """A ``meta.k8s.io/v1`` Table of ``objects``."""
-    columns, row = _PRINTERS.get((api_version, kind), _DEFAULT)
+    group = api_version.rpartition("/")[0]
+    default = _CUSTOM_RESOURCE if group in CUSTOM_RESOURCE_GROUPS else _DEFAULT
+    columns, row = _PRINTERS.get((api_version, kind), default)
     return {
         "kind": "Table",
         "apiVersion": "meta.k8s.io/v1",

@@ -12,7 +12,7 @@ import ipaddress
 import json
 import re
 import zoneinfo
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -501,5 +501,76 @@ def validate(rtype: resources.ResourceType, obj: dict[str, Any]) -> list[FieldEr
         if not isinstance(spec, dict):
             errs.append(FieldError("spec", spec, "must be an object"))
         else:
-            _SPEC_CHECKS[rtype.kind](spec, errs)
+            check = _SPEC_CHECKS.get(rtype.kind)
+            if check is not None:
+                check(spec, errs)
+    if rtype.openapi is not None:
+        props = rtype.openapi.get("properties") or {}
+        for key, node in props.items():
+            if key not in ("apiVersion", "kind", "metadata") and key in obj:
+                _openapi(node, obj[key], key, errs)
     return errs
+
+
+_JSON_TYPES: dict[type, str] = {
+    str: "string",
+    bool: "boolean",
+    int: "integer",
+    float: "number",
+    list: "array",
+    dict: "object",
+}
+
+
+def _json_type(value: Any) -> str:
+    return "null" if value is None else _JSON_TYPES.get(type(value), "object")
+
+
+def _type_ok(node: Mapping[str, Any], value: Any) -> bool:
+    want = node.get("type")
+    have = _json_type(value)
+    if want is None or (value is None and node.get("nullable")):
+        return True
+    if node.get("x-kubernetes-int-or-string"):
+        return have in ("integer", "string")
+    return have == want or (want == "number" and have == "integer")
+
+
+def _openapi(node: Mapping[str, Any], value: Any, path: str, errs: list[FieldError]) -> None:
+    """Type, enum and required-field errors of a custom resource, as the API server reports them.
+
+    The messages follow ``k8s.io/apiextensions-apiserver`` schema validation:
+    ``spec.asNumber: Invalid value: "string": spec.asNumber in body must be of type integer:
+    "string"``, ``Unsupported value: "On": supported values: "Enabled", "Disabled"``,
+    ``spec.node: Required value``.
+    """
+    if not _type_ok(node, value):
+        have = _json_type(value)
+        errs.append(
+            FieldError(
+                path,
+                have,
+                f'{path} in body must be of type {node.get("type")}: "{have}"',
+            )
+        )
+        return
+    enum = node.get("enum")
+    if enum is not None and value not in enum:
+        supported = ", ".join(_fmt(v) for v in enum)
+        errs.append(
+            FieldError(path, value, f"supported values: {supported}", "FieldValueNotSupported")
+        )
+    if isinstance(value, dict):
+        for req in node.get("required") or []:
+            if req not in value:
+                errs.append(FieldError(f"{path}.{req}", None, "", "FieldValueRequired"))
+        props = node.get("properties")
+        extra = node.get("additionalProperties")
+        for key, sub in value.items():
+            if isinstance(props, Mapping) and key in props:
+                _openapi(props[key], sub, f"{path}.{key}", errs)
+            elif isinstance(extra, Mapping):
+                _openapi(extra, sub, f"{path}.{key}", errs)
+    elif isinstance(value, list) and isinstance(node.get("items"), Mapping):
+        for i, item in enumerate(value):
+            _openapi(node["items"], item, f"{path}[{i}]", errs)
