@@ -626,8 +626,9 @@ def base_cluster_objects(
 
     The write-up's pods are created for nodes of the write-up (by name); other nodes get only
     their core Node object. The calico-node pods (every node has one) come from
-    :func:`calico_node_pods` (``calico_pods``: they are returned too, with their DaemonSet). Service addresses are the write-up's when they fall in the intent's
-    service CIDR, else the first addresses of that CIDR.
+    :func:`calico_node_pods` (``calico_pods``: returned too, with their DaemonSet). Service
+    addresses are the write-up's when they fall in the intent's service CIDR, else the first
+    addresses of that CIDR.
     """
     objs: list[dict[str, Any]] = [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}
