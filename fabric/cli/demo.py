@@ -43,18 +43,15 @@ def _fabric(*args: str, expect: tuple[int, ...] = (0,)) -> int:
 
 def _recreate_coredns(paths: ProjectPaths) -> list[str]:
     """Delete the coredns pods outside their node's IPAM blocks (the write-up's fix)."""
-    from kubernetes import client, config
+    from kubernetes import client
 
     from fabric.inventory import load_lab_endpoints
+    from fabric.steps.kubeapi import api_client
 
     cluster = next(
         ep for ep in load_lab_endpoints(paths)["hosts"].values() if ep["kind"] == "cluster"
     )
-    api = client.CoreV1Api(
-        config.new_client_from_config(  # type: ignore[no-untyped-call]
-            config_file=cluster["kubeconfig"], context=cluster["context"]
-        )
-    )
+    api = client.CoreV1Api(api_client(cluster["kubeconfig"], cluster["context"]))
     try:
         listing = client.CustomObjectsApi(api.api_client).list_cluster_custom_object(
             "projectcalico.org", "v3", "blockaffinities"

@@ -31,6 +31,7 @@ from typing import Any, Literal
 import yaml
 
 from fabric.errors import ConflictError, RunFailedError, UnreachableError
+from fabric.steps.kubeapi import api_client
 from fabric.steps.render import BGP_SECRET_NAME, BGP_SECRET_NAMESPACE, CalicoObject
 
 GROUP = "projectcalico.org"
@@ -253,31 +254,16 @@ class CalicoClient:
     """
 
     def __init__(self, kubeconfig: str, context: str | None, *, insecure: bool = False) -> None:
-        import os
+        from kubernetes import client
 
-        from kubernetes import client, config
-
-        cfg = client.Configuration()
-        try:
-            config.load_kube_config(  # type: ignore[no-untyped-call]
-                config_file=os.path.expanduser(kubeconfig),
-                context=context,
-                client_configuration=cfg,
-                persist_config=False,
-            )
-        except Exception as exc:  # config errors come as several unrelated types
-            raise UnreachableError(f"cannot load kubeconfig {kubeconfig}: {exc}") from exc
-        if insecure:
-            cfg.verify_ssl = False
-        cfg.retries = 0
-        self._api_client = client.ApiClient(cfg)
+        self._api_client = api_client(kubeconfig, context, insecure=insecure)
         self.api = client.CustomObjectsApi(self._api_client)
         self.core = client.CoreV1Api(self._api_client)
         self._exc = client.ApiException
 
     def close(self) -> None:
         """Release the HTTP pool."""
-        self._api_client.close()  # type: ignore[no-untyped-call]
+        self._api_client.close()
 
     def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         from urllib3.exceptions import HTTPError

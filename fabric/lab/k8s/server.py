@@ -314,8 +314,12 @@ class KubeApiServer:
             # Like the real server: no credentials = anonymous (public paths only); wrong
             # credentials = 401 everywhere.
             if auth is not None or request.path not in _ANONYMOUS:
-                expected = f"Bearer {self._token}"
-                if not hmac.compare_digest((auth or "").encode(), expected.encode()):
+                # the scheme is case-insensitive (RFC 7235): the client's in-cluster loader
+                # sends "bearer <token>"
+                scheme, _, token = (auth or "").partition(" ")
+                if scheme.lower() != "bearer" or not hmac.compare_digest(
+                    token.encode(), self._token.encode()
+                ):
                     raise ApiError(401, "Unauthorized", "Unauthorized")
             return await handler(request)
         except ApiError as err:

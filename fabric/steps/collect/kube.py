@@ -15,6 +15,7 @@ from nornir.core.task import Result
 from fabric.errors import UnreachableError
 from fabric.models.observed import CALICO_RESOURCES, ObservedCluster
 from fabric.steps.collect.outputs import write_raw
+from fabric.steps.kubeapi import api_client
 
 if TYPE_CHECKING:
     from nornir.core.task import Task
@@ -86,7 +87,8 @@ def collect_cluster_state(task: Task, save_raw: Path | None = None) -> Result:
     """Read Calico and core objects through the ``kubernetes`` client.
 
     The kubeconfig is the host's ``kubeconfig`` data (``~`` expanded; default
-    ``~/.kube/config``) and its ``context`` data (default: the kubeconfig's current context).
+    ``~/.kube/config``; ``in-cluster`` for the pod's service account) and its ``context`` data
+    (default: the kubeconfig's current context); see :mod:`fabric.steps.kubeapi`.
 
     Returns:
         A Result whose ``result`` is an :class:`~fabric.models.observed.ObservedCluster`.
@@ -96,16 +98,11 @@ def collect_cluster_state(task: Task, save_raw: Path | None = None) -> Result:
             exception is its cause).
     """
     from kubernetes import client
-    from kubernetes import config as kube_config
 
-    kubeconfig = str(Path(str(task.host.get("kubeconfig") or "~/.kube/config")).expanduser())
-    context = task.host.get("context")
     try:
-        api = kube_config.new_client_from_config(  # type: ignore[no-untyped-call]
-            config_file=kubeconfig, context=context, persist_config=False
-        )
-    except (kube_config.ConfigException, OSError) as exc:
-        raise UnreachableError(f"{task.host.name}: kubeconfig {kubeconfig}: {exc}") from exc
+        api = api_client(task.host.get("kubeconfig"), task.host.get("context"))
+    except UnreachableError as exc:
+        raise UnreachableError(f"{task.host.name}: {exc}") from exc.__cause__
     objects: dict[str, list[dict[str, Any]] | None] = {}
     try:
         custom = client.CustomObjectsApi(api)
