@@ -64,6 +64,8 @@ KNOWN_DATA_KEYS = frozenset(
         "context",  # cluster host: kubeconfig context
         "eos_version",  # switch: expected EOS version
         "node_status_command",  # node: command that prints BGP state over SSH
+        "node_access",  # node: ssh (default) or exec (birdcl in its calico-node pod)
+        "calico_api",  # cluster host: auto (default), v3 or crd
         "ssh_key_file",  # node: private key path (outside the repo)
         "lab",  # written by the lab overlay at runtime, never by operators
     }
@@ -646,6 +648,7 @@ def _sort_hosts(c: _Collector, raw: RawInventory) -> _ByRole:
                 "unknown role (calico_node, cluster or switch; or platform eos/kubernetes)",
                 "unknown-role",
             )
+    _check_choices(c, raw, out)
     if not out.cluster_hosts:
         c.error(
             hosts_file,
@@ -655,6 +658,29 @@ def _sort_hosts(c: _Collector, raw: RawInventory) -> _ByRole:
             "no-cluster",
         )
     return out
+
+
+#: Data keys with a fixed set of values: key -> (the role whose hosts use it, its values).
+_CHOICES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "node_access": (ROLE_NODE, ("ssh", "exec")),
+    "calico_api": (ROLE_CLUSTER, ("auto", "v3", "crd")),
+}
+
+
+def _check_choices(c: _Collector, raw: RawInventory, hosts: _ByRole) -> None:
+    """``node_access`` of each node and ``calico_api`` of the cluster are among their values."""
+    roles = {ROLE_NODE: list(hosts.nodes), ROLE_CLUSTER: hosts.cluster_hosts[:1]}
+    for key, (role, allowed) in _CHOICES.items():
+        for name in roles[role]:
+            value, file, owner = raw.lookup(name, key)
+            if value is not None and value not in allowed:
+                c.error(
+                    file,
+                    owner,
+                    f"data.{key}",
+                    f"{value!r}: must be one of {', '.join(allowed)}",
+                    "invalid-value",
+                )
 
 
 def build_intent(raw: RawInventory, issues: Iterable[Issue] = ()) -> IntentReport:

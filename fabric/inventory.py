@@ -8,6 +8,7 @@ imports the lab package.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -204,6 +205,12 @@ def init_nornir(
     from nornir.core.plugins.inventory import InventoryPluginRegister
 
     InventoryPluginRegister.register("FabricInventory", FabricInventory)
+    # A failed host is a result the run reports in its own words; Nornir would also log the
+    # task's traceback (through Python's last-resort handler, with its logging disabled).
+    nornir_log = logging.getLogger("nornir")
+    nornir_log.propagate = False
+    if not nornir_log.handlers:
+        nornir_log.addHandler(logging.NullHandler())
     nr = InitNornir(
         runner={"plugin": "threaded", "options": {"num_workers": num_workers}},
         inventory={

@@ -150,7 +150,28 @@ def healthy_state(report: Any, running_config: Any = None) -> Evidence:
         host=CL,
         bgp_configurations=[copy.deepcopy(o.body) for o in objs if o.kind == "BGPConfiguration"],
         bgp_peers=[copy.deepcopy(o.body) for o in objs if o.kind == "BGPPeer"],
-        calico_nodes=[],
+        # Calico detected each node's peering address (the intent's, as a healthy fabric has it)
+        calico_nodes=[
+            {"metadata": {"name": n}, "spec": {"bgp": {"ipv4Address": f"{ip}/24"}}}
+            for n, ip in ((CP, "172.21.1.8"), (WK, "172.21.1.18"))
+        ],
+        installations=[
+            {
+                "metadata": {"name": "default"},
+                "spec": {
+                    "calicoNetwork": {
+                        "bgp": "Enabled",
+                        "ipPools": [
+                            {"cidr": "192.168.0.0/16", "blockSize": 24, "encapsulation": "None"}
+                        ],
+                        "nodeAddressAutodetectionV4": {"cidrs": ["172.21.1.0/24"]},
+                    }
+                },
+            }
+        ],
+        cluster_information=[
+            {"metadata": {"name": "default"}, "spec": {"calicoVersion": "v3.26.4"}}
+        ],
         block_affinities=[
             BlockAffinityInfo(node=CP, cidr=ipaddress.ip_network("192.168.170.0/24")),
             BlockAffinityInfo(node=WK, cidr=ipaddress.ip_network("192.168.181.0/24")),
@@ -359,6 +380,40 @@ def intent_warning(s: Evidence) -> None:
     ]
 
 
+def installation(**changes: Any) -> Callable[[Evidence], None]:
+    """The Installation's calicoNetwork changed (bgp) or its one pool's fields changed."""
+
+    def mutate(s: Evidence) -> None:
+        assert s.cluster is not None and s.cluster.installations
+        network = s.cluster.installations[0]["spec"]["calicoNetwork"]
+        if "bgp" in changes:
+            network["bgp"] = changes.pop("bgp")
+        network["ipPools"][0].update(changes)
+
+    return mutate
+
+
+def detected(node: str, address: str | None) -> Callable[[Evidence], None]:
+    def mutate(s: Evidence) -> None:
+        assert s.cluster is not None and s.cluster.calico_nodes is not None
+        for n in s.cluster.calico_nodes:
+            if n["metadata"]["name"] == node:
+                n["spec"] = {"bgp": {"ipv4Address": address}} if address else {}
+        s.__dict__.pop("calico_node_addresses", None)
+
+    return mutate
+
+
+def running_version(version: str) -> Callable[[Evidence], None]:
+    def mutate(s: Evidence) -> None:
+        assert s.cluster is not None
+        s.cluster.cluster_information = [
+            {"metadata": {"name": "default"}, "spec": {"calicoVersion": version}}
+        ]
+
+    return mutate
+
+
 CASES: list[tuple[str, Callable[[Evidence], None], dict[str, str]]] = [
     # name, defect, {failing check: a message it must contain}
     (
@@ -481,9 +536,63 @@ CASES: list[tuple[str, Callable[[Evidence], None], dict[str, str]]] = [
             "VerifySwitchBgpNeighbors": "cannot compare prefix counts",
             "VerifySwitchRoutes": "not judged: unreachable: connection refused",
             "VerifyCalicoObjectDrift": "not judged: unreachable",
+            "VerifyCalicoInstallation": "not judged: unreachable",
+            "VerifyNodeAddressDetection": "not judged: unreachable",
+            "VerifyCalicoVersion": "not judged: unreachable",
         },
     ),
+    (
+        "bgp-disabled",
+        installation(bgp="Disabled"),
+        {"VerifyCalicoInstallation": "BGP is Disabled in the Installation"},
+    ),
+    (
+        "wrong-pool",
+        installation(cidr="10.244.0.0/16"),
+        {"VerifyCalicoInstallation": "no IP pool for the pod CIDR 192.168.0.0/16"},
+    ),
+    (
+        "pool-block-and-tunnel",
+        installation(blockSize=26, encapsulation="VXLAN"),
+        {"VerifyCalicoInstallation": "block size /26, intent /24; encapsulation VXLAN"},
+    ),
+    (
+        "wrong-autodetection",
+        detected(WK, "10.0.3.18/24"),
+        {"VerifyNodeAddressDetection": "detected 10.0.3.18, intent peers from 172.21.1.18"},
+    ),
+    (
+        "no-detection",
+        detected(WK, None),
+        {"VerifyNodeAddressDetection": "no IPv4 address detected"},
+    ),
+    (
+        "version-lacks-rendered-fields",
+        running_version("v3.20.2"),
+        {"VerifyCalicoVersion": "BGPConfiguration fields bindMode unknown to 3.20"},
+    ),
 ]
+
+
+def test_management_address_detection_warns_or_fails_by_input(seed_intent: Any) -> None:
+    state = healthy_state(seed_intent)
+    detected(WK, "172.21.0.18/24")(state)  # the write-up's situation: the management address
+    warned = REGISTRY["VerifyNodeAddressDetection"]().test(state)
+    assert warned.status == Status.WARN
+    (finding,) = [f for h in warned.hosts for f in h.findings if f.status == Status.WARN]
+    assert "detected the management address 172.21.0.18" in finding.message
+    assert finding.fix is not None and "cidrs: [172.21.1.0/24]" in finding.fix
+    strict = load_catalog([{"VerifyNodeAddressDetection": {"management_address": "fail"}}])
+    assert strict[0].test(state).status == Status.FAIL
+
+
+def test_a_manifest_install_and_a_matching_version_are_not_findings(seed_intent: Any) -> None:
+    state = healthy_state(seed_intent)
+    assert state.cluster is not None
+    state.cluster.installations = None
+    running_version("v3.28.1")(state)  # no field the intent renders changes between them
+    assert REGISTRY["VerifyCalicoInstallation"]().test(state).status == Status.SKIP
+    assert REGISTRY["VerifyCalicoVersion"]().test(state).status == Status.WARN
 
 
 @pytest.mark.parametrize(("name", "defect", "expected"), CASES, ids=[c[0] for c in CASES])
@@ -619,6 +728,9 @@ def test_catalog_of_the_run_definition_loads() -> None:
         "VerifySwitchRoutes",
         "VerifySwitchConfigDrift",
         "VerifyCalicoObjectDrift",
+        "VerifyCalicoInstallation",
+        "VerifyNodeAddressDetection",
+        "VerifyCalicoVersion",
     ]
     assert set(REGISTRY) == {c.name for c in checks}
 

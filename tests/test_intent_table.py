@@ -93,8 +93,37 @@ def two_switches_no_tor(inv: Inv) -> None:
 
 
 # (id, mutation, (file, host, field, code))
+def host_data(host: str, key: str, value: Any) -> Mutation:
+    def mutate(inv: Inv) -> None:
+        inv["hosts"][host]["data"][key] = value
+
+    return mutate
+
+
+def group_data(group: str, key: str, value: Any) -> Mutation:
+    def mutate(inv: Inv) -> None:
+        inv["groups"][group].setdefault("data", {})[key] = value
+
+    return mutate
+
+
 CASES: list[tuple[str, Mutation, tuple[str, str, str, str]]] = [
     # --- invalid values
+    (
+        "node-access-unknown",
+        host_data(WK, "node_access", "telnet"),
+        (H, WK, "data.node_access", "invalid-value"),
+    ),
+    (
+        "node-access-in-group",
+        group_data("calico_nodes", "node_access", "kubectl"),
+        (G, "calico_nodes", "data.node_access", "invalid-value"),
+    ),
+    (
+        "calico-api-unknown",
+        host_data(CL, "calico_api", "v1"),
+        (H, CL, "data.calico_api", "invalid-value"),
+    ),
     (
         "ip-bad-octet",
         set_(node, "bgp_ip", "172.21.1.300"),

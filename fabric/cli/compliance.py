@@ -7,7 +7,8 @@ from typing import Any
 
 import click
 
-from fabric.cli.progress import NORNIR_RESULTS, ProgressView, results_printer
+from fabric.cli.options import CALICO_API, NODE_ACCESS, NORNIR_RESULTS
+from fabric.cli.progress import ProgressView, results_printer
 from fabric.errors import ComplianceFailedError, ExitCode, UnreachableError, UsageError
 from fabric.paths import ProjectPaths
 
@@ -49,6 +50,8 @@ from fabric.paths import ProjectPaths
 )
 @click.option("--inventory", type=click.Path(path_type=Path), help="Inventory folder.")
 @click.option("--checks", "checks", type=click.UNPROCESSED, hidden=True, default=None)
+@CALICO_API
+@NODE_ACCESS
 @NORNIR_RESULTS
 def compliance_cmd(
     lab: bool,
@@ -65,6 +68,8 @@ def compliance_cmd(
     catalog: Path | None,
     inventory: Path | None,
     checks: Any,
+    calico_api: str,
+    node_access: str | None,
     nornir_results: bool,
 ) -> None:
     """Prove the network is what the intent says: both ends of every session, routes, drift.
@@ -102,12 +107,14 @@ def compliance_cmd(
         node_command=node_command,
         insecure=insecure,
         ca_file=ca_file,
+        calico_api=calico_api,
+        node_access=node_access,
         on_results=results_printer() if nornir_results else None,
     )
     if insecure and from_dir is None:
         click.echo("warning: TLS certificate verification is OFF (--insecure)", err=True)
     with ProgressView() as view:
-        options.count = view.count
+        options.count, options.progress = view.count, view.message
         report = run_compliance(paths, options)
     if report_dir is not None:
         report_dir.mkdir(parents=True, exist_ok=True)

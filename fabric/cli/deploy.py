@@ -13,7 +13,8 @@ from typing import Any
 
 import click
 
-from fabric.cli.progress import NORNIR_RESULTS, ProgressView, results_printer
+from fabric.cli.options import CALICO_API, NODE_ACCESS, NORNIR_RESULTS
+from fabric.cli.progress import ProgressView, results_printer
 from fabric.errors import ExitCode, RunFailedError, UnreachableError, UsageError
 from fabric.paths import ProjectPaths
 
@@ -138,6 +139,8 @@ def _exit_for(code: ExitCode, message: str) -> None:
 )
 @click.option("--confirm-within", help="Schedule a rollback unless `confirm RUN_ID` within this.")
 @click.option("--inventory", type=click.Path(path_type=Path), help="Inventory folder.")
+@CALICO_API
+@NODE_ACCESS
 @NORNIR_RESULTS
 def deploy_cmd(
     lab: bool,
@@ -154,6 +157,8 @@ def deploy_cmd(
     db: Path | None,
     confirm_within: str | None,
     inventory: Path | None,
+    calico_api: str,
+    node_access: str | None,
     nornir_results: bool,
 ) -> None:
     """Deploy the intent to switches and cluster: plan, snapshot, commit-confirm, gate, confirm."""
@@ -174,6 +179,8 @@ def deploy_cmd(
         ca_file=ca_file,
         db=db,
         confirm_within=parse_duration(confirm_within) if confirm_within else None,
+        calico_api=calico_api,
+        node_access=node_access,
         on_results=results_printer() if nornir_results else None,
         schedule_confirm=schedule_confirm_window,
     )
@@ -210,6 +217,7 @@ def deploy_cmd(
 @click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--db", type=click.Path(dir_okay=False, path_type=Path), help="State database.")
 @click.option("--inventory", type=click.Path(path_type=Path), help="Inventory folder.")
+@CALICO_API
 @NORNIR_RESULTS
 def rollback_cmd(
     run_id: str,
@@ -221,6 +229,7 @@ def rollback_cmd(
     output: str,
     db: Path | None,
     inventory: Path | None,
+    calico_api: str,
     nornir_results: bool,
 ) -> None:
     """Restore a deploy's snapshots on both sides (dry-run by default: shows the diff)."""
@@ -240,6 +249,7 @@ def rollback_cmd(
                 insecure=insecure,
                 ca_file=ca_file,
                 db=db,
+                calico_api=calico_api,
                 on_results=results_printer() if nornir_results else None,
                 **view.callbacks(),
             ),

@@ -16,7 +16,6 @@ import time
 from types import TracebackType
 from typing import Any
 
-import click
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
@@ -111,14 +110,6 @@ class ProgressView:
     def callbacks(self) -> dict[str, Any]:
         """The keyword arguments a workflow's options take: ``progress`` and ``count``."""
         return {"progress": self.message, "count": self.count}
-
-
-#: ``--nornir-results``: each phase's per-host Nornir results, as nornir_utils prints them.
-NORNIR_RESULTS = click.option(
-    "--nornir-results",
-    is_flag=True,
-    help="Print each phase's per-host Nornir results (nornir_utils' print_result) on stderr.",
-)
 
 
 def results_printer() -> Any:

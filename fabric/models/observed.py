@@ -138,15 +138,19 @@ class BlockAffinityInfo:
         )
 
 
-#: Calico resources read from the cluster: file stem -> plural.
+#: Calico resources read from the cluster: file stem -> plural (of either Calico API).
 CALICO_RESOURCES: dict[str, str] = {
     "bgpconfigurations": "bgpconfigurations",
     "bgppeers": "bgppeers",
     "blockaffinities": "blockaffinities",
     "calico_nodes": "nodes",
+    "ippools": "ippools",
+    "clusterinformations": "clusterinformations",
 }
 #: Core (v1) resources read from the cluster, by file stem.
 CORE_RESOURCES: tuple[str, ...] = ("nodes", "pods", "services")
+#: The Tigera operator's ``operator.tigera.io/v1`` resources read, by file stem.
+OPERATOR_RESOURCES: dict[str, str] = {"installations": "installations"}
 
 
 @dataclass
@@ -154,7 +158,10 @@ class ObservedCluster:
     """What the cluster holds. A list is None when the API does not serve that resource.
 
     Calico objects are kept as the API returns them (plain dicts, server fields included);
-    pods, services and block affinities as the small records above.
+    pods, services and block affinities as the small records above. ``calico_nodes`` are the
+    Calico Nodes of either API (Kubernetes datastore: the core Nodes' ``projectcalico.org/*``
+    annotations as Calico Node views); ``installations`` the operator's (None: no operator);
+    ``calico_api`` which Calico API was read (``v3`` or ``crd``).
     """
 
     host: str
@@ -165,11 +172,18 @@ class ObservedCluster:
     nodes: list[dict[str, Any]] | None = None
     pods: list[PodInfo] | None = None
     services: list[ServiceInfo] | None = None
+    ip_pools: list[dict[str, Any]] | None = None
+    cluster_information: list[dict[str, Any]] | None = None
+    installations: list[dict[str, Any]] | None = None
+    calico_api: Literal["v3", "crd"] | None = None
     raw: dict[str, list[dict[str, Any]] | None] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_objects(
-        cls, host: str, objects: dict[str, list[dict[str, Any]] | None]
+        cls,
+        host: str,
+        objects: dict[str, list[dict[str, Any]] | None],
+        calico_api: Literal["v3", "crd"] | None = None,
     ) -> ObservedCluster:
         """From API object lists keyed by file stem.
 
@@ -190,6 +204,10 @@ class ObservedCluster:
             nodes=objects.get("nodes"),
             pods=None if pods is None else [PodInfo.from_api(p) for p in pods],
             services=None if services is None else [ServiceInfo.from_api(s) for s in services],
+            ip_pools=objects.get("ippools"),
+            cluster_information=objects.get("clusterinformations"),
+            installations=objects.get("installations"),
+            calico_api=calico_api,
             raw=dict(objects),
         )
 

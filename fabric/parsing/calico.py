@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from fabric.errors import ParseError
-from fabric.models.parsed import BirdProtocols, CalicoNodeStatus
+from fabric.models.parsed import BirdProtocols, CalicoAfStatus, CalicoNodeStatus, CalicoPeer
 from fabric.parsing.common import Prompt, asn, fail, is_ip, none_if, squeeze
 from fabric.parsing.engine import Row
 
@@ -245,3 +245,42 @@ def assemble_bird_protocols(command: str, rows: Iterable[Row]) -> BirdProtocols:
     if not header and error is None:
         raise ParseError(command, None, "no protocol table header in the output")
     return BirdProtocols.model_validate({"protocols": protocols, "error": error})
+
+
+def _af_status(table: BirdProtocols) -> CalicoAfStatus:
+    if table.error is not None:
+        return CalicoAfStatus(error=table.error)
+    peers = []
+    for p in table.protocols:
+        if p.peer_type is None or p.peer_address is None:
+            continue  # kernel, device, static ... (calicoctl shows BGP peers only)
+        address, port = split_port(p.peer_address)
+        peers.append(
+            CalicoPeer(
+                peer_address=address,
+                port=port,
+                peer_type=p.peer_type,
+                state=p.state,
+                since=p.since,
+                info=p.info or "",
+            )
+        )
+    return CalicoAfStatus(peers=peers)
+
+
+def node_status_from_bird(
+    ipv4: BirdProtocols, ipv6: BirdProtocols | None = None
+) -> CalicoNodeStatus:
+    """The node status ``calicoctl node status`` prints, from BIRD's protocol tables.
+
+    calicoctl builds its table from the same ``show protocols`` reply: each Calico BGP
+    protocol (``Mesh_``, ``Node_``, ``Global_`` names) is a peer of that type, with BIRD's
+    state, since and info columns. A table that is birdcl's error (BIRD's socket missing:
+    BIRD is not running) is that family's ``error``; the node itself answered, so Calico is
+    reported running.
+    """
+    return CalicoNodeStatus(
+        calico_running=True,
+        ipv4=_af_status(ipv4),
+        ipv6=None if ipv6 is None else _af_status(ipv6),
+    )

@@ -21,6 +21,8 @@ from fabric.steps.collect.outputs import SWITCH_COMMANDS
 if TYPE_CHECKING:
     from nornir.core import Nornir
 
+    from fabric.steps.collect.kexec import CalicoNodePods
+
 
 def failure_of(host: str, role: str, exc: BaseException | None) -> HostFailure:
     """The evidence's record of a host that could not be collected (classified once)."""
@@ -43,6 +45,9 @@ def collect_into(
     switch_commands: Sequence[str] = SWITCH_COMMANDS,
     on_results: ResultsFn | None = None,
     count: CountFn | None = None,
+    calico_api: str = "auto",
+    node_access: str | None = None,
+    node_pods: CalicoNodePods | None = None,
 ) -> None:
     """Read ``hosts`` (name -> role) in one Nornir run into ``evidence``.
 
@@ -62,6 +67,9 @@ def collect_into(
         save_raw=save_raw,
         node_command=node_command,
         switch_commands=switch_commands,
+        calico_api=calico_api,
+        node_access=node_access,
+        node_pods=node_pods,
     )
     for host, role in hosts.items():
         multi = results.get(host)
@@ -74,3 +82,22 @@ def collect_into(
             evidence.failures[host] = failure_of(host, role, exc)
             continue
         evidence.observe(host, first.result)
+
+
+def node_pods_for(
+    nr: Nornir, cluster: str, nodes: list[str], *, node_access: str | None, insecure: bool
+) -> CalicoNodePods | None:
+    """The calico-node pods reader when any of ``nodes`` is read with ``exec`` (else None).
+
+    Raises:
+        UsageError: a node's access is neither ssh nor exec.
+        UnreachableError: the cluster's kubeconfig cannot be loaded.
+    """
+    from fabric.steps.collect import node_access_of
+    from fabric.steps.collect.kexec import CalicoNodePods
+
+    hosts = nr.inventory.hosts
+    if not any(node_access_of(hosts[n], node_access) == "exec" for n in nodes if n in hosts):
+        return None
+    host = hosts[cluster]
+    return CalicoNodePods(host.get("kubeconfig"), host.get("context"), insecure=insecure)

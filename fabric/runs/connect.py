@@ -73,13 +73,20 @@ def open_nornir(
     return nr, policy
 
 
-def cluster_client(nr: Nornir, cluster: str, *, insecure: bool) -> CalicoClient:
-    """A Kubernetes client for the cluster host (its kubeconfig and context)."""
+def cluster_client(
+    nr: Nornir, cluster: str, *, insecure: bool, calico_api: str = "auto"
+) -> CalicoClient:
+    """A Kubernetes client for the cluster host (its kubeconfig and context).
+
+    The Calico API: the host's ``calico_api`` data when ``calico_api`` is ``auto``, else
+    ``calico_api``; ``auto`` reads the cluster's API discovery once.
+    """
     from fabric.steps.calico import CalicoClient
 
     host = nr.inventory.hosts[cluster]
     kubeconfig = host.get("kubeconfig") or "~/.kube/config"
-    return CalicoClient(str(kubeconfig), host.get("context"), insecure=insecure)
+    api = calico_api if calico_api != "auto" else str(host.get("calico_api") or "auto")
+    return CalicoClient(str(kubeconfig), host.get("context"), insecure=insecure, api=api)
 
 
 class _Counter(Processor):

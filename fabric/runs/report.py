@@ -126,3 +126,33 @@ class RunReport:
             "error": self.error,
             "hosts": [h.to_json() for h in self.hosts],
         }
+
+
+@dataclass
+class DeployReport(RunReport):
+    """What a deploy did."""
+
+    tls: str = ""
+    gate_problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    confirm_job: str | None = None
+
+    def _only_unreachable(self) -> bool:
+        # a failed gate is a verdict on reachable hosts, not an unreachable host
+        return super()._only_unreachable() and not self.gate_problems
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict (diffs are masked)."""
+        extra = ("tls", "gate_problems", "warnings", "confirm_job")
+        return {**super().to_json(), **{k: getattr(self, k) for k in extra}}
+
+
+@dataclass(kw_only=True)
+class RollbackReport(RunReport):
+    """What a rollback did (or, as a dry-run, would do)."""
+
+    target_run: str
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict (diffs masked)."""
+        return {**super().to_json(), "target_run": self.target_run}

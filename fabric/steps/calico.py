@@ -1,7 +1,8 @@
 """Calico objects over the Kubernetes API: read, semantic diff, dry-run, apply, restore.
 
 Every Calico kind fabric renders (``BGPConfiguration``, ``BGPPeer``, ``Node``) is a
-cluster-scoped ``projectcalico.org/v3`` object. The rules:
+cluster-scoped object of the Calico API the cluster serves (``projectcalico.org/v3``, or the
+``crd.projectcalico.org/v1`` custom resources: :mod:`fabric.steps.calicoclient`). The rules:
 
 * **Semantic diff**: objects are compared on what fabric owns (``spec``; for ``Node`` only
   ``spec.bgp``) after dropping server fields (``resourceVersion``, ``uid``,
@@ -24,25 +25,16 @@ from __future__ import annotations
 import base64
 import copy
 import difflib
-import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import yaml
 
-from fabric.errors import ConflictError, RunFailedError, UnreachableError
-from fabric.steps.kubeapi import api_client
+from fabric.errors import ConflictError
+from fabric.steps.calicoclient import PLURALS, SECRET_KIND, CalicoClient, api_version
 from fabric.steps.render import BGP_SECRET_NAME, BGP_SECRET_NAMESPACE, CalicoObject
 
-GROUP = "projectcalico.org"
-VERSION = "v3"
-API_VERSION = f"{GROUP}/{VERSION}"
-PLURALS: dict[str, str] = {
-    "BGPConfiguration": "bgpconfigurations",
-    "BGPPeer": "bgppeers",
-    "Node": "nodes",
-    "BlockAffinity": "blockaffinities",
-}
+API_VERSION = api_version("v3")
 SERVER_FIELDS = (
     "resourceVersion",
     "uid",
@@ -51,8 +43,6 @@ SERVER_FIELDS = (
     "managedFields",
     "selfLink",
 )
-#: The core kind fabric writes besides the Calico ones (the BGP password Secret).
-SECRET_KIND = "Secret"
 #: How a secret value is shown in diffs; a changed value is marked, never shown.
 MASK = "*****"
 MASK_CHANGED = "***** (changed)"
@@ -91,12 +81,16 @@ def _merge(base: Any, over: Any) -> Any:
     return copy.deepcopy(over)
 
 
-def desired_object(rendered: CalicoObject, current: dict[str, Any] | None) -> dict[str, Any]:
+def desired_object(
+    rendered: CalicoObject, current: dict[str, Any] | None, api_version: str = API_VERSION
+) -> dict[str, Any]:
     """The object to write: the rendered spec on top of what the cluster holds.
 
     ``BGPConfiguration``/``BGPPeer``: the spec is replaced by the rendered one. ``Node``: only
     ``spec.bgp`` is fabric's (the rest of a Calico Node belongs to calico-node); it is merged.
     Labels and annotations of an existing object are kept; no server field is included.
+    ``api_version``: the Calico API the object is written through (``projectcalico.org/v3`` or
+    ``crd.projectcalico.org/v1``).
     """
     body = rendered.body
     meta: dict[str, Any] = {"name": rendered.name}
@@ -118,7 +112,7 @@ def desired_object(rendered: CalicoObject, current: dict[str, Any] | None) -> di
     spec = copy.deepcopy(body.get("spec") or {})
     if rendered.kind == "Node" and current is not None:
         spec = _merge(current.get("spec") or {}, spec)
-    return {"apiVersion": API_VERSION, "kind": rendered.kind, "metadata": meta, "spec": spec}
+    return {"apiVersion": api_version, "kind": rendered.kind, "metadata": meta, "spec": spec}
 
 
 def secret_object(host: str, values: dict[str, str]) -> CalicoObject:
@@ -244,178 +238,6 @@ class CalicoChange:
         return (int(self.disruptive), kinds.get(self.kind, 3))
 
 
-class CalicoClient:
-    """The few Kubernetes calls fabric makes, over the ``kubernetes`` client.
-
-    Args:
-        kubeconfig: path of the kubeconfig file.
-        context: the context to use (None: the file's current context).
-        insecure: do not verify the API server's certificate.
-    """
-
-    def __init__(self, kubeconfig: str, context: str | None, *, insecure: bool = False) -> None:
-        from kubernetes import client
-
-        self._api_client = api_client(kubeconfig, context, insecure=insecure)
-        self.api = client.CustomObjectsApi(self._api_client)
-        self.core = client.CoreV1Api(self._api_client)
-        self._exc = client.ApiException
-
-    def close(self) -> None:
-        """Release the HTTP pool."""
-        self._api_client.close()
-
-    def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        from urllib3.exceptions import HTTPError
-
-        try:
-            return fn(*args, _request_timeout=30, **kwargs)
-        except self._exc as exc:
-            status = int(exc.status or 0)
-            reason = _status_message(exc)
-            if status == 409:
-                raise ConflictError(f"{what}: conflict (409): {reason}") from exc
-            if status == 404:
-                raise KeyError(what) from exc
-            raise RunFailedError(f"{what}: HTTP {status}: {reason}") from exc
-        except (HTTPError, OSError) as exc:
-            raise UnreachableError(f"{what}: Kubernetes API unreachable: {exc}") from exc
-
-    def _raw(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        """A core-API call answered as the server's JSON (exact, not a client model)."""
-        resp = self._call(what, fn, *args, _preload_content=False, **kwargs)
-        out: dict[str, Any] = json.loads(resp.data)
-        return out
-
-    def get(self, kind: str, name: str) -> dict[str, Any] | None:
-        """The object, or None when it does not exist."""
-        if kind == SECRET_KIND:
-            try:
-                return self._raw(
-                    f"get {kind}/{name}",
-                    self.core.read_namespaced_secret,
-                    name,
-                    BGP_SECRET_NAMESPACE,
-                )
-            except KeyError:
-                return None
-        try:
-            obj: dict[str, Any] = self._call(
-                f"get {kind}/{name}",
-                self.api.get_cluster_custom_object,
-                GROUP,
-                VERSION,
-                PLURALS[kind],
-                name,
-            )
-        except KeyError:
-            return None
-        return obj
-
-    def list(self, kind: str) -> list[dict[str, Any]]:
-        """Every object of ``kind`` (Secrets: those of the BGP password namespace)."""
-        if kind == SECRET_KIND:
-            found = self.get(kind, BGP_SECRET_NAME)
-            return [] if found is None else [found]
-        res = self._call(
-            f"list {kind}", self.api.list_cluster_custom_object, GROUP, VERSION, PLURALS[kind]
-        )
-        items: list[dict[str, Any]] = res.get("items", [])
-        return items
-
-    def create(self, body: dict[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
-        """POST ``body`` (409 if it exists by now)."""
-        kind, name = body["kind"], body["metadata"]["name"]
-        kwargs = {"dry_run": "All"} if dry_run else {}
-        if kind == SECRET_KIND:
-            ns = body["metadata"].get("namespace", BGP_SECRET_NAMESPACE)
-            try:
-                return self._raw(
-                    f"create {kind}/{name}",
-                    self.core.create_namespaced_secret,
-                    ns,
-                    body,
-                    **kwargs,
-                )
-            except KeyError:
-                raise RunFailedError(f"create {kind}/{name}: namespace {ns} not found") from None
-        obj: dict[str, Any] = self._call(
-            f"create {kind}/{name}",
-            self.api.create_cluster_custom_object,
-            GROUP,
-            VERSION,
-            PLURALS[kind],
-            body,
-            **kwargs,
-        )
-        return obj
-
-    def replace(self, body: dict[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
-        """PUT ``body``; its ``metadata.resourceVersion`` makes a concurrent change a 409."""
-        kind, name = body["kind"], body["metadata"]["name"]
-        kwargs = {"dry_run": "All"} if dry_run else {}
-        try:
-            if kind == SECRET_KIND:
-                return self._raw(
-                    f"replace {kind}/{name}",
-                    self.core.replace_namespaced_secret,
-                    name,
-                    body["metadata"].get("namespace", BGP_SECRET_NAMESPACE),
-                    body,
-                    **kwargs,
-                )
-            obj: dict[str, Any] = self._call(
-                f"replace {kind}/{name}",
-                self.api.replace_cluster_custom_object,
-                GROUP,
-                VERSION,
-                PLURALS[kind],
-                name,
-                body,
-                **kwargs,
-            )
-        except KeyError:
-            raise ConflictError(f"replace {kind}/{name}: deleted concurrently") from None
-        return obj
-
-    def delete(self, kind: str, name: str, *, resource_version: str | None = None) -> bool:
-        """DELETE (with a resourceVersion precondition when given); False if already absent."""
-        body: dict[str, Any] = {}
-        if resource_version:
-            body = {"preconditions": {"resourceVersion": resource_version}}
-        try:
-            if kind == SECRET_KIND:
-                self._call(
-                    f"delete {kind}/{name}",
-                    self.core.delete_namespaced_secret,
-                    name,
-                    BGP_SECRET_NAMESPACE,
-                    body=body or None,
-                    _preload_content=False,
-                )
-                return True
-            self._call(
-                f"delete {kind}/{name}",
-                self.api.delete_cluster_custom_object,
-                GROUP,
-                VERSION,
-                PLURALS[kind],
-                name,
-                body=body or None,
-            )
-        except KeyError:
-            return False
-        return True
-
-
-def _status_message(exc: Any) -> str:
-    try:
-        body = json.loads(exc.body)
-        return str(body.get("message") or body.get("reason") or exc.reason)
-    except (TypeError, ValueError, AttributeError):
-        return str(exc.reason)
-
-
 # --------------------------------------------------------------------------- plan / apply
 
 
@@ -435,7 +257,7 @@ def plan_calico(
             existing[(kind, str((item.get("metadata") or {}).get("name")))] = item
     for obj in rendered:
         current = existing.get((obj.kind, obj.name))
-        desired = desired_object(obj, current)
+        desired = desired_object(obj, current, client.api_version_of(obj.kind))
         if semantically_equal(current, desired):
             action: Action = "none"
         else:
@@ -533,3 +355,6 @@ def restore_object(
         target["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
         client.replace(target)
     return True, diff
+
+
+__all__ = ["PLURALS", "SECRET_KIND", "CalicoClient"]

@@ -34,8 +34,10 @@ from fabric.reports.model import (
     TopoSwitch,
 )
 from fabric.rundefs import load_run_definition
-from fabric.runs.collection import collect_into, failure_of
+from fabric.runs.collection import collect_into, failure_of, node_pods_for
 from fabric.runs.connect import CountFn, ResultsFn, open_nornir
+from fabric.runs.report import ProgressFn
+from fabric.steps.calicoclient import describe_api
 from fabric.steps.collect.offline import load_saved_host
 from fabric.steps.render import render_calico_objects, render_switch_config
 
@@ -59,6 +61,10 @@ class ComplianceOptions:
             system store).
         on_results: called with the collection's per-host Nornir results.
         count: called as hosts are collected (``stage, done, total``), for a progress bar.
+        progress: called with events (which Calico API was read ...).
+        calico_api: ``auto`` (discovery), ``v3`` or ``crd`` (else each cluster host's data).
+        node_access: ``ssh`` or ``exec`` for every node (None: each node's ``node_access``
+            data, else ssh).
     """
 
     lab: bool = False
@@ -72,6 +78,9 @@ class ComplianceOptions:
     ca_file: str | None = None
     on_results: ResultsFn | None = None
     count: CountFn | None = None
+    progress: ProgressFn | None = None
+    calico_api: str = "auto"
+    node_access: str | None = None
 
 
 def intent_hosts(intent: Intent) -> dict[str, Role]:
@@ -117,6 +126,14 @@ def collect_online(state: Evidence, paths: ProjectPaths, options: ComplianceOpti
         switches=[h for h, r in roles.items() if r == "switch"],
     )
     try:
+        nodes = [h for h, r in roles.items() if r == "calico_node"]
+        pods = node_pods_for(
+            nr,
+            state.intent.cluster.name,
+            nodes,
+            node_access=options.node_access,
+            insecure=options.insecure,
+        )
         # Every node's SSH session runs on one shared asyncssh loop (the workers wait on it).
         with ssh_client_loop():
             collect_into(
@@ -127,9 +144,15 @@ def collect_online(state: Evidence, paths: ProjectPaths, options: ComplianceOpti
                 node_command=options.node_command,
                 on_results=options.on_results,
                 count=options.count,
+                calico_api=options.calico_api,
+                node_access=options.node_access,
+                node_pods=pods,
             )
     finally:
         nr.close_connections(on_good=True, on_failed=True)
+    if state.cluster is not None and state.cluster.calico_api and options.progress is not None:
+        api = state.cluster.calico_api
+        options.progress("collect", state.cluster.host, describe_api(api, options.calico_api))
 
 
 def build_topology(state: Evidence, verdicts_status: dict[str, Status]) -> Topology:

@@ -37,7 +37,7 @@ from fabric.runs.connect import (
     run_on,
 )
 from fabric.runs.failures import error_text
-from fabric.runs.report import HostKind, ProgressFn, RunReport
+from fabric.runs.report import DeployReport, HostKind, ProgressFn
 from fabric.runs.restore import CalicoTarget, Restore, SwitchTarget, take_snapshots
 from fabric.state_db import StateDB, default_db_path, new_run_id
 from fabric.steps.calico import apply_change, plan_calico
@@ -91,6 +91,8 @@ class DeployOptions:
     db: Path | None = None
     confirm_within: float | None = None
     device_timeout: float = 30.0
+    calico_api: str = "auto"
+    node_access: str | None = None
     progress: ProgressFn | None = None
     on_results: ResultsFn | None = None
     count: CountFn | None = None
@@ -116,25 +118,6 @@ class DeployOptions:
                 raise UsageError("--confirm-within must be longer than zero")
             if self.commit and self.schedule_confirm is None:
                 raise UsageError("--confirm-within: not available (no scheduler)")
-
-
-@dataclass
-class DeployReport(RunReport):
-    """What a deploy did."""
-
-    tls: str = ""
-    gate_problems: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    confirm_job: str | None = None
-
-    def _only_unreachable(self) -> bool:
-        # a failed gate is a verdict on reachable hosts, not an unreachable host
-        return super()._only_unreachable() and not self.gate_problems
-
-    def to_json(self) -> dict[str, Any]:
-        """JSON-ready dict (diffs are masked)."""
-        extra = ("tls", "gate_problems", "warnings", "confirm_job")
-        return {**super().to_json(), **{k: getattr(self, k) for k in extra}}
 
 
 class _Deploy:
@@ -288,7 +271,11 @@ class _Deploy:
             cluster = rendered.intent.cluster.name
             try:
                 assert self.nr is not None
-                self.client = cluster_client(self.nr, cluster, insecure=self.opts.insecure)
+                opts = self.opts
+                self.client = cluster_client(
+                    self.nr, cluster, insecure=opts.insecure, calico_api=opts.calico_api
+                )
+                self.say("plan", cluster, self.client.description)
                 self.changes = plan_calico(self.client, rendered.objects)
             except FabricError as exc:
                 self.fail(cluster, "calico", exc)
@@ -371,6 +358,8 @@ class _Deploy:
         nodes = {n.name for n in intent.nodes if n.name in rendered.chosen or n.tor in switches}
         opts = self.opts
         gate = Gate(self.nr, intent, switches, nodes, opts.progress, opts.on_results, opts.count)
+        gate.calico_api = self.client.api if self.client is not None else opts.calico_api
+        gate.node_access, gate.insecure = opts.node_access, opts.insecure
         return gate.wait(opts.gate_timeout, opts.gate_interval).problems
 
     def _confirm(self, names: list[str]) -> bool:

@@ -22,7 +22,7 @@ from fabric.checks import load_catalog
 from fabric.checks.base import Check, Status
 from fabric.checks.evidence import Evidence
 from fabric.models.observed import Role
-from fabric.runs.collection import collect_into
+from fabric.runs.collection import collect_into, node_pods_for
 from fabric.runs.connect import CountFn, ResultsFn
 from fabric.runs.report import ProgressFn
 from fabric.steps.collect.outputs import GATE_SWITCH_COMMANDS
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from nornir.core import Nornir
 
     from fabric.models.intent import Intent
+    from fabric.steps.collect.kexec import CalicoNodePods
 
 #: The gate's catalog: what must hold before a deploy is confirmed. Compliance's checks with
 #: gate inputs: prefix counts and pods outside their blocks are compliance's business (a deploy
@@ -89,6 +90,9 @@ class Gate:
         progress: the deploy's progress callback.
         on_results: the per-phase Nornir results callback.
         count: the per-host progress callback.
+        calico_api: the Calico API to read the cluster through (``auto``: discovery).
+        node_access: ``ssh`` or ``exec`` for every node (None: each node's data, else ssh).
+        insecure: do not verify the API server's certificate (exec node access).
     """
 
     nr: Nornir
@@ -98,6 +102,9 @@ class Gate:
     progress: ProgressFn | None = None
     on_results: ResultsFn | None = None
     count: CountFn | None = None
+    calico_api: str = "auto"
+    node_access: str | None = None
+    insecure: bool = False
 
     def _say(self, msg: str) -> None:
         if self.progress is not None:
@@ -114,7 +121,14 @@ class Gate:
         pending = set(self.switches) | set(self.nodes)
         total = len(pending)
         problems: dict[str, list[str]] = {h: ["not checked yet"] for h in pending}
-        poll = _Poll(self, evidence, gate_checks(), pending, problems)
+        pods = node_pods_for(
+            self.nr,
+            self.intent.cluster.name,
+            sorted(self.nodes),
+            node_access=self.node_access,
+            insecure=self.insecure,
+        )
+        poll = _Poll(self, evidence, gate_checks(), pending, problems, pods)
         self._say(
             f"waiting for {len(self.switches)} switch(es) and {len(self.nodes)} node(s), "
             f"up to {timeout:.0f}s"
@@ -160,6 +174,7 @@ class _Poll:
     checks: list[Check[Any]]
     pending: set[str]
     problems: dict[str, list[str]]
+    pods: CalicoNodePods | None = None
 
     def run(self, hosts: dict[str, Role]) -> None:
         """Read ``hosts`` (and the cluster, while unread), judge them; drop those that pass."""
@@ -177,6 +192,9 @@ class _Poll:
             switch_commands=GATE_SWITCH_COMMANDS,
             on_results=self.gate.on_results,
             count=self.gate.count,
+            calico_api=self.gate.calico_api,
+            node_access=self.gate.node_access,
+            node_pods=self.pods,
         )
         ev.scope = frozenset(hosts)
         for host, found in judge_hosts(ev, self.checks).items():

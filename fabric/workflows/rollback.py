@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from fabric.errors import FabricError, UsageError
 from fabric.locking import inventory_lock
@@ -27,7 +27,7 @@ from fabric.models.outcome import Outcome
 from fabric.paths import ProjectPaths
 from fabric.runs.connect import CountFn, ResultsFn, cluster_client, open_nornir
 from fabric.runs.failures import error_text
-from fabric.runs.report import ProgressFn, RunReport
+from fabric.runs.report import ProgressFn, RollbackReport
 from fabric.runs.restore import CalicoTarget, Restore, SwitchTarget
 from fabric.state_db import RunRecord, StateDB, default_db_path, new_run_id
 from fabric.steps.eos import session_name
@@ -49,20 +49,10 @@ class RollbackOptions:
     ca_file: str | None = None
     db: Path | None = None
     device_timeout: float = 30.0
+    calico_api: str = "auto"
     progress: ProgressFn | None = None
     on_results: ResultsFn | None = None
     count: CountFn | None = None
-
-
-@dataclass(kw_only=True)
-class RollbackReport(RunReport):
-    """What a rollback did (or, as a dry-run, would do)."""
-
-    target_run: str
-
-    def to_json(self) -> dict[str, Any]:
-        """JSON-ready dict (diffs masked)."""
-        return {**super().to_json(), "target_run": self.target_run}
 
 
 @dataclass
@@ -133,7 +123,11 @@ def _restore(
         if targets.calico:
             problem: FabricError | None = None
             try:
-                client = cluster_client(nr, _cluster_host(nr), insecure=options.insecure)
+                client = cluster_client(
+                    nr, _cluster_host(nr), insecure=options.insecure, calico_api=options.calico_api
+                )
+                if options.progress is not None:
+                    options.progress("rollback", None, client.description)
             except FabricError as exc:
                 problem = exc
             restore.calico(client, targets.calico, client_error=problem)

@@ -18,6 +18,7 @@ from fabric.errors import ParseError, UnreachableError
 from fabric.models.observed import (
     CALICO_RESOURCES,
     CORE_RESOURCES,
+    OPERATOR_RESOURCES,
     Observed,
     ObservedCluster,
     PodInfo,
@@ -64,7 +65,7 @@ def load_saved_cluster(host: str, d: Path) -> ObservedCluster:
     """
     objects: dict[str, list[dict[str, Any]] | None] = {}
     try:
-        for stem in (*CALICO_RESOURCES, *CORE_RESOURCES):
+        for stem in (*CALICO_RESOURCES, *CORE_RESOURCES, *OPERATOR_RESOURCES):
             objects[stem] = _read_objects(d, stem)
     except (ValueError, yaml.YAMLError, AttributeError) as exc:
         raise ParseError(f"saved objects in {d}", None, str(exc)) from exc
