@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from fabric import safeyaml, userfiles
 from fabric.errors import ComplianceFailedError, ExitCode, UnreachableError, UsageError
 from fabric.paths import ProjectPaths
 
@@ -69,7 +70,6 @@ def compliance_cmd(
     Exit 0 when every check passes (warnings allowed), 4 when a check fails, 5 when a host
     could not be reached or its output parsed (an unreachable host is never a pass).
     """
-    import yaml
     from rich.console import Console
 
     from fabric.reports import FILE_NAMES, render
@@ -81,12 +81,13 @@ def compliance_cmd(
     paths = ProjectPaths.discover(inventory=inventory)
     source = "tasks/compliance.yaml"
     if catalog is not None:
-        try:
-            data = yaml.safe_load(catalog.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise UsageError(f"{catalog}: invalid YAML: {exc}") from exc
+        text = userfiles.read_text(catalog, "a check catalog (YAML)")
+        data = safeyaml.load(text, str(catalog)) or {}
         if isinstance(data, dict) and "options" in data:
             data = data["options"] or {}
+        if isinstance(data, dict) and "checks" not in data:
+            # a misspelt key must not quietly mean "every check"
+            raise UsageError(f"{catalog}: expected a `checks:` list (or a list of checks)")
         checks = data.get("checks") if isinstance(data, dict) else data
         source = str(catalog)
     options = ComplianceOptions(

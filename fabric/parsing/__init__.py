@@ -239,7 +239,8 @@ def parse(
     template = load_template(template_file(parser, parsers))
     with paused_gc():
         if engine == "ttp":
-            rows: Iterator[Row] = iter(match_lines_ttp(template, parser.name, split_lines(text)))
+            lines = split_lines(text, parser.name)
+            rows: Iterator[Row] = iter(match_lines_ttp(template, parser.name, lines))
         else:
             rows = iter_rows(template, parser.name, text)  # matched as the assembler reads
         try:

@@ -43,6 +43,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from fabric.paths import ProjectPaths
 from fabric.process import pid_alive
 from fabric.scheduling.timespec import from_utc_iso, to_utc_iso
+from fabric.state_db import prepare_state_db
 
 #: SQLite busy timeout (seconds): writers from several processes wait instead of failing.
 BUSY_TIMEOUT = 30.0
@@ -90,11 +91,7 @@ def state_db_path(paths: ProjectPaths) -> Path:
 def open_engine(paths: ProjectPaths) -> Engine:
     """An engine on the state database, creating the file with mode 0600 if needed."""
     db = state_db_path(paths)
-    db.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(db, os.O_CREAT | os.O_RDWR, 0o600)
-    os.close(fd)
-    if db.stat().st_mode & 0o077:
-        os.chmod(db, 0o600)
+    prepare_state_db(db)  # ours, versioned, 0600: checked before SQLAlchemy touches it
     engine = create_engine(f"sqlite:///{db}", connect_args={"timeout": BUSY_TIMEOUT})
     metadata.create_all(engine)
     return engine
