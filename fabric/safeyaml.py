@@ -189,7 +189,8 @@ class _Checker:
         except yaml.YAMLError as exc:
             problem = getattr(exc, "problem", None) or str(exc)
             self.problems.append(YamlProblem("value", _line(node), _path(entry), str(problem)))
-        except (ValueError, OverflowError, TypeError, ArithmeticError) as exc:
+        except Exception as exc:  # PyYAML's scalar constructors raise what
+            # they happen to (ValueError for "0b_", IndexError for an empty !!int ...)
             shown = node.value if len(node.value) <= 40 else node.value[:40] + "..."
             self.problems.append(
                 YamlProblem(
@@ -297,7 +298,7 @@ class Document:
                 return self._loader.construct_document(self.node)
         except yaml.YAMLError as exc:
             raise YamlError(self.source, [_constructor(exc)]) from None
-        except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+        except Exception as exc:  # as for scalars: a value PyYAML cannot build
             problem = YamlProblem("value", _line(self.node), (), _short(exc))
             raise YamlError(self.source, [problem]) from None
 

@@ -151,7 +151,7 @@ def prepare_state_db(path: Path) -> None:
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         if path.stat().st_mode & 0o077:  # ours: tighten it (it holds exact configurations)
             path.chmod(0o600)
-    except sqlite3.Error as exc:
+    except (sqlite3.Error, UnicodeDecodeError) as exc:  # damaged: text that is not UTF-8 ...
         raise StateDBError(f"{path}: not a usable state database ({exc})") from None
 
 
@@ -185,7 +185,7 @@ def _check_header(path: Path, header: bytes) -> None:
                 r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
             }
             runs = {r[1] for r in conn.execute("PRAGMA table_info(runs)")}
-    except sqlite3.Error as exc:
+    except (sqlite3.Error, UnicodeDecodeError) as exc:
         raise StateDBError(f"{path}: not a fabric state database ({exc})") from None
     foreign = sorted(tables - KNOWN_TABLES)
     if foreign:
@@ -316,8 +316,10 @@ class StateDB:
         try:
             with conn:
                 yield conn
-        except sqlite3.DatabaseError as exc:  # damaged after the check, or held too long
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:  # damaged after the check
             raise StateDBError(f"{self.path}: state database error: {exc}") from None
+        except (ValueError, TypeError, LookupError) as exc:  # a row this version cannot read
+            raise StateDBError(f"{self.path}: a row this version cannot read: {exc}") from None
         finally:
             conn.close()
 

@@ -256,6 +256,9 @@ def parse(
             where = ".".join(str(p) for p in first["loc"])
             msg = f"invalid value at {where}: {first['msg']}"
             raise ParseError(parser.name, None, msg) from None
+        except (ValueError, OverflowError) as exc:
+            # a number no model could hold (int() refuses more than 4,300 digits)
+            raise ParseError(parser.name, None, f"a value cannot be read: {exc}") from None
         for _ in rows:  # an assembler that stopped early leaves no line unchecked
             pass
         return state

@@ -13,6 +13,8 @@ from fabric.parsing.engine import Row
 
 #: Width EOS gives the Description column; a longer description is cut and runs into Neighbor.
 DESCRIPTION_WIDTH = 24
+#: Longest neighbor address text looked for at the end of that column (IPv6 with a scope).
+MAX_ADDRESS = 80
 
 # ------------------------------------------------------------------------ show ip bgp summary
 
@@ -35,7 +37,9 @@ def _split_description(who: str) -> tuple[str | None, str]:
     if is_ip(last):
         return (head.strip() or None), last
     start = len(who) - len(last)
-    cuts = [i for i in range(1, len(last)) if is_ip(last[i:])]
+    # an address (a scoped IPv6 one included) is short: only the word's tail is tried, which
+    # keeps a hostile 64 KB word linear instead of quadratic
+    cuts = [i for i in range(max(1, len(last) - MAX_ADDRESS), len(last)) if is_ip(last[i:])]
     if not cuts:
         raise ValueError(f"no neighbor address in {who!r}")
     exact = [i for i in cuts if start + i == DESCRIPTION_WIDTH]
