@@ -30,6 +30,7 @@ _WHY = {
     errno.ENOENT: "does not exist",
     errno.EISDIR: "is a directory",
     errno.ENOTDIR: "a part of the path is not a directory",
+    errno.EEXIST: "a part of the path is a file, not a directory",
     errno.ELOOP: "is a symlink loop",
     errno.ENAMETOOLONG: "has a name too long for the file system",
     errno.EACCES: "is not readable (permission denied)",
@@ -159,6 +160,21 @@ def read_device_output(
     shown = label or str(path)
     data = read_bytes(path, "device output (a text file)", error=error, label=shown)
     return decode_device_output(data, shown, error=error)
+
+
+def write_output(path: Path, data: bytes, what: str) -> None:
+    """Write ``data`` to ``path`` (creating its folders): a file the operator asked for.
+
+    Raises:
+        UsageError: the folder cannot be made or the file written (a file where a folder
+            should be, no permission, no space ...): one line naming the path and ``what``.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    except (OSError, ValueError, RuntimeError) as exc:
+        why = describe_os_error(exc).replace("cannot be read", "cannot be written")
+        raise UsageError(f"{path}: {why}; cannot write {what} there") from None
 
 
 def private_dir(path: Path) -> Path:

@@ -331,6 +331,29 @@ DEFECTS: dict[str, Case] = {
         ("--lab given but no lab is running", ".fabric/lab/endpoints.json"),
         env={"FABRIC_LAB_DIR": ""},
     ),
+    # --- found on the way: an operator's Jinja2 templates (``run render``)
+    "x1-template-not-utf8": Case(
+        lambda p: (
+            _file(p / "templates/arista_eos/bgp.j2", b"hostname {{ x \xff\n"),
+            ["run", "render", "--out", str(p / "build")],
+        )[1],
+        2,
+        ("template arista_eos/bgp.j2: not UTF-8 text: invalid byte 0xff at offset 14",),
+    ),
+    "x2-template-undefined-variable": Case(
+        lambda p: (
+            _file(p / "templates/calico/node.yaml.j2", "{{ nope }}\n"),
+            _file(p / "templates/calico/bgpconfiguration.yaml.j2", "{{ nope }}\n"),
+            ["run", "render", "--out", str(p / "build")],
+        )[2],
+        2,
+        ("template calico/bgpconfiguration.yaml.j2: UndefinedError: 'nope' is undefined",),
+    ),
+    "x3-output-folder-under-a-file": Case(
+        lambda p: (_file(p / "afile", ""), ["run", "render", "--out", str(p / "afile" / "x")])[1],
+        2,
+        ("a part of the path is not a directory; cannot write the render of",),
+    ),
 }
 
 

@@ -105,10 +105,9 @@ def compliance_cmd(
         click.echo("warning: TLS certificate verification is OFF (--insecure)", err=True)
     report = run_compliance(paths, options)
     if report_dir is not None:
-        report_dir.mkdir(parents=True, exist_ok=True)
         for fmt, name in FILE_NAMES.items():
             text = render(report, fmt, group_by=group_by, hide_passes=hide_passes)
-            (report_dir / name).write_text(text, encoding="utf-8")
+            userfiles.write_output(report_dir / name, text.encode(), f"the {fmt} report")
     if output == "table":
         Console().print(render_table(report, group_by=group_by, hide_passes=hide_passes))
     else:
