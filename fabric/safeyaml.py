@@ -21,6 +21,7 @@ richer findings (the inventory's :class:`~fabric.errors.Issue`) convert them.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -86,18 +87,18 @@ class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[mi
     """Safe loader (libyaml when available); we compose, check, then construct."""
 
 
-def _children(node: yaml.Node) -> list[tuple[str, yaml.Node]]:
-    """A node's children with the path element each is reached by (keys first, then value)."""
+def _children(node: yaml.Node) -> Iterator[tuple[Any, yaml.Node]]:
+    """A node's children with the path element each is reached by (keys first, then value).
+
+    The element is the key's text, or the index (an int: turned into text for a message only).
+    """
     if isinstance(node, yaml.MappingNode):
-        out: list[tuple[str, yaml.Node]] = []
         for key, value in node.value:
-            name = str(key.value) if isinstance(key, yaml.ScalarNode) else "?"
-            out.append((name, key))
-            out.append((name, value))
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        return [(str(i), item) for i, item in enumerate(node.value)]
-    return []
+            name = key.value if key.__class__ is yaml.ScalarNode else "?"
+            yield name, key
+            yield name, value
+    elif isinstance(node, yaml.SequenceNode):
+        yield from enumerate(node.value)
 
 
 def _line(node: yaml.Node) -> int:
@@ -120,15 +121,21 @@ class _Checker:
     def __init__(self, loader: Any) -> None:
         self.loader = loader
         self.sizes: dict[int, int] = {}  # node -> nodes it expands to (itself included)
-        self.heights: dict[int, int] = {}  # node -> nesting levels at and below it
+        self.heights: dict[int, int] = {}  # collection -> nesting levels at and below it
         self.reused: dict[int, yaml.Node] = {}  # nodes reached more than once (aliases)
         self.problems: list[YamlProblem] = []
 
     def check(self, root: yaml.Node) -> list[YamlProblem]:
-        # (node, parent entry, path element, after its children?); a parent entry is
-        # (its own parent entry, element): the path is rebuilt only for a problem
-        Entry = tuple[Any, str] | None
-        stack: list[tuple[yaml.Node, Entry, bool]] = [(root, None, False)]
+        """Every problem of the document at ``root`` (empty: it may be built)."""
+        sizes, reused, problems = self.sizes, self.reused, self.problems
+        if isinstance(root, yaml.ScalarNode):
+            sizes[id(root)] = 1
+            if not _fast_scalar(root):
+                self._scalar(root, None)
+            return problems
+        # (node, parent entry, after its children?); an entry is (its parent's entry, the
+        # key or index): the path of keys is rebuilt only for a problem
+        stack: list[tuple[yaml.Node, Any, bool]] = [(root, None, False)]
         on_path: set[int] = set()
         while stack:
             node, entry, done = stack.pop()
@@ -136,55 +143,56 @@ class _Checker:
             if done:
                 on_path.discard(nid)
                 self._close(node, entry)
-                if self.problems:
-                    return self.problems
+                if problems:
+                    return problems
                 continue
-            if nid in self.sizes:
-                self.reused[nid] = node
-                continue
-            if nid in on_path:
-                self.problems.append(
-                    YamlProblem(
-                        "alias",
-                        _line(node),
-                        _path(entry),
-                        "an alias used inside its own anchor (a recursive alias): "
-                        "the data would never end",
-                    )
-                )
-                return self.problems
-            if isinstance(node, yaml.ScalarNode):
-                self._scalar(node, entry)
-                if self.problems:
-                    return self.problems
+            if nid in sizes:  # pushed twice before its first visit ended
+                reused[nid] = node
                 continue
             on_path.add(nid)
             stack.append((node, entry, True))
-            for name, child in reversed(_children(node)):
-                stack.append((child, (entry, name), False))
-        total = self.sizes[id(root)]
-        limit = max(MIN_EXPANSION, EXPANSION_FACTOR * len(self.sizes))
+            for name, child in _children(node):
+                cid = id(child)  # (the hot loop: one pass over every node the text holds)
+                if cid in sizes:
+                    reused[cid] = child
+                elif isinstance(child, yaml.ScalarNode):
+                    sizes[cid] = 1
+                    if not _fast_scalar(child):
+                        self._scalar(child, (entry, name))
+                        if problems:
+                            return problems
+                elif cid in on_path:
+                    problems.append(
+                        YamlProblem(
+                            "alias",
+                            _line(child),
+                            _path((entry, name)),
+                            "an alias used inside its own anchor (a recursive alias): "
+                            "the data would never end",
+                        )
+                    )
+                    return problems
+                else:
+                    stack.append((child, (entry, name), False))
+        total = sizes[id(root)]
+        limit = max(MIN_EXPANSION, EXPANSION_FACTOR * len(sizes))
         if total > limit:
-            worst = max(self.reused.values(), key=lambda n: self.sizes[id(n)], default=root)
-            self.problems.append(
+            worst = max(reused.values(), key=lambda n: sizes[id(n)], default=root)
+            problems.append(
                 YamlProblem(
                     "alias",
                     _line(worst),
                     (),
                     f"aliases expand the document to {total:,} nodes, more than "
-                    f"{EXPANSION_FACTOR} times the {len(self.sizes):,} it holds "
+                    f"{EXPANSION_FACTOR} times the {len(sizes):,} it holds "
                     f"(at least {MIN_EXPANSION:,} are allowed): refused unexpanded",
                 )
             )
-        return self.problems
+        return problems
 
     def _scalar(self, node: yaml.ScalarNode, entry: Any) -> None:
-        self.sizes[id(node)] = 1
-        self.heights[id(node)] = 0
-        if _fast_scalar(node):
-            return
+        """Build a typed scalar now; PyYAML keeps it (constructed_objects) for the document."""
         try:
-            # built once now; PyYAML keeps it (constructed_objects) for the document
             self.loader.construct_object(node, deep=True)
         except yaml.YAMLError as exc:
             problem = getattr(exc, "problem", None) or str(exc)
@@ -202,10 +210,19 @@ class _Checker:
             )
 
     def _close(self, node: yaml.Node, entry: Any) -> None:
-        kids = [id(child) for _, child in _children(node)]
-        self.sizes[id(node)] = 1 + sum(self.sizes[k] for k in kids)
-        height = 1 + max((self.heights[k] for k in kids), default=0)
-        self.heights[id(node)] = height
+        """A collection's children are all checked: its expanded size and nesting height."""
+        sizes, heights = self.sizes, self.heights
+        total, height = 1, 0
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                total += sizes[id(key)] + sizes[id(value)]
+                height = max(height, heights.get(id(key), 0), heights.get(id(value), 0))
+        else:
+            for item in node.value:
+                total += sizes[id(item)]
+                height = max(height, heights.get(id(item), 0))
+        sizes[id(node)] = total
+        heights[id(node)] = height = height + 1
         if height > MAX_DEPTH:
             self.problems.append(
                 YamlProblem(
@@ -226,7 +243,7 @@ def _path(entry: Any) -> tuple[str, ...]:
     out: list[str] = []
     while entry is not None:
         entry, name = entry
-        out.append(name)
+        out.append(str(name))
     return tuple(reversed(out))
 
 
