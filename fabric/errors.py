@@ -121,6 +121,8 @@ class ParseError(UnreachableError):
     def __init__(self, command: str, line: str | None, detail: str = "") -> None:
         self.command = command
         self.line = line
-        where = f": first unaccounted line: {line!r}" if line is not None else ""
+        # a hostile line may be 64 KB long: the message shows its start, the attribute keeps it
+        shown = line if line is None or len(line) <= 200 else line[:200] + "..."
+        where = f": first unaccounted line: {shown!r}" if shown is not None else ""
         extra = f" ({detail})" if detail else ""
         super().__init__(f"cannot parse output of {command!r}{where}{extra}")

@@ -27,6 +27,7 @@ import yaml
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
+from fabric import safeyaml, userfiles
 from fabric.errors import Issue, ValidationError
 from fabric.inventory import INVENTORY_FILES, RawInventory
 from fabric.models.intent import (
@@ -44,6 +45,7 @@ from fabric.models.intent import (
     supported_fields,
 )
 from fabric.paths import ProjectPaths
+from fabric.safeyaml import YamlError
 
 ROLE_NODE = "calico_node"
 ROLE_CLUSTER = "cluster"
@@ -75,6 +77,9 @@ KNOWN_DATA_KEYS = frozenset(
 ERROR_CODES = frozenset(
     {
         "yaml",
+        "yaml-limit",
+        "encoding",
+        "unreadable-file",
         "missing-file",
         "not-a-mapping",
         "duplicate-host",
@@ -210,10 +215,6 @@ class IntentReport:
 # --------------------------------------------------------------------------- YAML loading
 
 
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """Safe loader (libyaml when available); we compose first, check, then construct."""
-
-
 def _scan_yaml(root: yaml.Node, file: str, kind: str) -> list[Issue]:
     """Duplicate keys and inline secrets anywhere in one composed YAML document.
 
@@ -305,70 +306,57 @@ def _check_key(
         )
 
 
-_TAG = "tag:yaml.org,2002:"
+#: The inventory's code for each kind of refused YAML (:class:`fabric.safeyaml.YamlProblem`).
+_YAML_CODES = {
+    "syntax": "yaml",
+    "alias": "yaml-limit",
+    "depth": "yaml-limit",
+    "value": "invalid-value",
+}
 
 
-class _SlowPath(Exception):
-    """The document uses something the fast constructor leaves to PyYAML (merge keys ...)."""
-
-
-def _construct(loader: Any, node: yaml.Node, active: set[int]) -> Any:
-    """Build Python data from a composed node, like SafeConstructor but several times faster.
-
-    Plain maps, lists, strings, null and decimal integers (not 0-prefixed: YAML 1.1 reads
-    those as octal) are built directly; any other scalar goes through PyYAML's own
-    constructor; merge keys, recursive anchors, unhashable keys or custom tags make the
-    caller fall back to PyYAML for the whole document.
-    """
-    tag = node.tag
-    if isinstance(node, yaml.ScalarNode):
-        if tag == _TAG + "str":
-            return node.value
-        if tag == _TAG + "int" and node.value.isdigit() and node.value[0] != "0":
-            return int(node.value)
-        if tag == _TAG + "null":
-            return None
-        return loader.construct_object(node, deep=True)
-    if id(node) in active:
-        raise _SlowPath
-    active.add(id(node))
-    try:
-        if isinstance(node, yaml.MappingNode) and tag == _TAG + "map":
-            out: dict[Any, Any] = {}
-            for k, v in node.value:
-                if k.tag == _TAG + "merge" or not isinstance(k, yaml.ScalarNode):
-                    raise _SlowPath
-                out[_construct(loader, k, active)] = _construct(loader, v, active)
-            return out
-        if isinstance(node, yaml.SequenceNode) and tag == _TAG + "seq":
-            return [_construct(loader, item, active) for item in node.value]
-        raise _SlowPath
-    finally:
-        active.discard(id(node))
+def _yaml_issues(exc: YamlError, rel: str, kind: str) -> list[Issue]:
+    """The inventory's findings for a refused document: file, owner, field, line."""
+    issues = []
+    for p in exc.problems:
+        if kind == "defaults":
+            owner, fld = "defaults", ".".join(p.path) or "-"
+        else:
+            owner, fld = (p.path[0], ".".join(p.path[1:]) or "-") if p.path else ("-", "-")
+        issues.append(
+            Issue("error", rel, owner, fld, p.describe(with_field=False), _YAML_CODES[p.kind])
+        )
+    return issues
 
 
 def _load_yaml_checked(path: Path, rel: str, kind: str) -> tuple[Any, list[Issue]]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    """One inventory file: its data and the duplicate-key/inline-secret findings.
+
+    Raises:
+        ValidationError: the file cannot be read, is not UTF-8, or its YAML is refused
+            (:mod:`fabric.safeyaml`): one finding naming the file, line and field.
+    """
+    if not userfiles.exists(path):
         return None, []
-    loader = _Loader(text)
+
+    def refuse(code: str) -> userfiles.ErrorFactory:
+        def make(msg: str) -> ValidationError:
+            return ValidationError(
+                [Issue("error", rel, "-", "-", msg.removeprefix(f"{rel}: "), code)]
+            )
+
+        return make
+
+    raw = userfiles.read_bytes(path, "a YAML file", label=rel, error=refuse("unreadable-file"))
+    text = userfiles.decode_utf8(raw, rel, "UTF-8 YAML", error=refuse("encoding"))
     try:
-        node = loader.get_single_node()
-        if node is None:
+        doc = safeyaml.compose(text, rel)
+        if doc is None:
             return None, []
-        issues = _scan_yaml(node, rel, kind)
-        try:
-            data = _construct(loader, node, set())
-        except _SlowPath:
-            data = loader.construct_document(node)
-        return data, issues
-    except yaml.YAMLError as exc:
-        raise ValidationError(
-            [Issue("error", rel, "-", "-", f"invalid YAML: {exc}", "yaml")]
-        ) from exc
-    finally:
-        loader.dispose()
+        issues = _scan_yaml(doc.node, rel, kind)
+        return doc.data(), issues
+    except YamlError as exc:
+        raise ValidationError(_yaml_issues(exc, rel, kind)) from None
 
 
 def load_checked_inventory(paths: ProjectPaths) -> tuple[RawInventory, list[Issue]]:
@@ -382,7 +370,7 @@ def load_checked_inventory(paths: ProjectPaths) -> tuple[RawInventory, list[Issu
         ValidationError: hosts.yaml is missing, a file is not valid YAML or not a mapping.
     """
     files = {name: paths.rel(paths.inventory / name) for name in INVENTORY_FILES}
-    if not (paths.inventory / "hosts.yaml").is_file():
+    if not userfiles.exists(paths.inventory / "hosts.yaml"):
         raise ValidationError(
             [Issue("error", files["hosts.yaml"], "-", "-", "file not found", "missing-file")]
         )

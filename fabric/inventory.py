@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
+from fabric import safeyaml, userfiles
 from fabric.errors import UsageError
-from fabric.paths import ProjectPaths
+from fabric.paths import ProjectPaths, env_path, env_value
 from fabric.safety import check_loopback_targets, install_guard
 
 if TYPE_CHECKING:
@@ -88,7 +86,7 @@ class RawInventory:
 
 def lab_endpoints_file(paths: ProjectPaths) -> Path:
     """Where a running lab publishes its endpoints (see docs/architecture.md)."""
-    return Path(os.environ.get("FABRIC_LAB_DIR", paths.state / "lab")) / "endpoints.json"
+    return (env_path("FABRIC_LAB_DIR") or paths.state / "lab") / "endpoints.json"
 
 
 def load_lab_endpoints(paths: ProjectPaths) -> dict[str, Any]:
@@ -98,13 +96,18 @@ def load_lab_endpoints(paths: ProjectPaths) -> dict[str, Any]:
         UsageError: no lab is running for this project.
     """
     f = lab_endpoints_file(paths)
-    try:
-        data: dict[str, Any] = json.loads(f.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
+    if not userfiles.exists(f):
         raise UsageError(
             f"--lab given but no lab is running ({f} not found): start it with "
             "`python -m fabric lab up --detach`"
-        ) from exc
+        )
+    text = userfiles.read_text(f, "the lab's endpoints (JSON)")
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise UsageError(f"{f}: not the lab's endpoints (invalid JSON: {exc})") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{f}: not the lab's endpoints (expected a JSON object)")
     return data
 
 
@@ -124,11 +127,10 @@ class FabricInventory:
 
     @staticmethod
     def _read(path: Path) -> dict[str, Any]:
-        if not path.is_file():
+        if not userfiles.exists(path):
             return {}
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        with path.open(encoding="utf-8") as fh:
-            data = yaml.load(fh, Loader=loader)  # a SafeLoader (C-accelerated when available)
+        # the loader fabric.intent validates with: the same values, the same refusals
+        data = safeyaml.load(userfiles.read_text(path, "a YAML file"), str(path))
         return data if isinstance(data, dict) else {}
 
     def load(self) -> Any:
@@ -224,14 +226,14 @@ def init_nornir(
         logging={"enabled": False},
         dry_run=dry_run,
     )
-    if lab or os.environ.get("FABRIC_LAB_ONLY") == "1":
+    if lab or env_value("FABRIC_LAB_ONLY") == "1":
         install_guard()
     if lab:
         apply_lab_overlay(nr, load_lab_endpoints(paths))
         check_loopback_targets((h.name, h.hostname) for h in nr.inventory.hosts.values())
     else:
         apply_credentials(nr)
-        if os.environ.get("FABRIC_LAB_ONLY") == "1":
+        if env_value("FABRIC_LAB_ONLY") == "1":
             check_loopback_targets((h.name, h.hostname) for h in nr.inventory.hosts.values())
     return nr
 
@@ -284,9 +286,13 @@ def apply_credentials(nr: Nornir) -> None:
     for name, host in nr.inventory.hosts.items():
         kind = "EOS" if host.platform == "eos" else "SSH"
         key = name.upper().replace("-", "_").replace(".", "_")
-        host.username = os.environ.get(f"FABRIC_{key}_USERNAME") or os.environ.get(
-            f"FABRIC_{kind}_USERNAME", host.username
+        host.username = (
+            env_value(f"FABRIC_{key}_USERNAME")
+            or env_value(f"FABRIC_{kind}_USERNAME")
+            or host.username
         )
-        host.password = os.environ.get(f"FABRIC_{key}_PASSWORD") or os.environ.get(
-            f"FABRIC_{kind}_PASSWORD", host.password
+        host.password = (
+            env_value(f"FABRIC_{key}_PASSWORD")
+            or env_value(f"FABRIC_{kind}_PASSWORD")
+            or host.password
         )

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from fabric.errors import UsageError
+from fabric.userfiles import describe_os_error
 
 DataKind = Literal["tasks", "templates", "parsers"]
 
@@ -37,10 +38,32 @@ def _checkout() -> Path | None:
     return root if (root / "pyproject.toml").is_file() and (root / "fabric").is_dir() else None
 
 
+def env_value(name: str) -> str | None:
+    """The environment variable ``name``; unset or empty (``NAME=``) means None.
+
+    Every variable this project reads goes through here or :func:`env_path`: an empty value
+    is how shells and CI systems spell "unset", never a value to act on.
+    """
+    value = os.environ.get(name)
+    return value if value else None
+
+
 def env_path(name: str) -> Path | None:
     """A path from the environment variable ``name``; unset or empty means None."""
-    value = os.environ.get(name)
+    value = env_value(name)
     return Path(value) if value else None
+
+
+def _resolved(path: Path, what: str) -> Path:
+    """``path`` made absolute, symlinks resolved.
+
+    Raises:
+        UsageError: a symlink loop, a name too long ... (naming the path and ``what``).
+    """
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise UsageError(f"{path}: {describe_os_error(exc)}; expected {what}") from None
 
 
 def _find_root(start: Path) -> Path:
@@ -82,14 +105,14 @@ class ProjectPaths:
         """Build the paths from an explicit root, ``FABRIC_ROOT``, or the current directory."""
         if root is None:
             root = env_path("FABRIC_ROOT") or _find_root(Path.cwd())
-        root = root.resolve()
+        root = _resolved(root, "the project folder")
         return cls(
             root=root,
-            inventory=(inventory or root / "inventory").resolve(),
+            inventory=_resolved(inventory or root / "inventory", "the inventory folder"),
             templates=root / "templates",
             parsers=root / "parsers",
             tasks=root / "tasks",
-            state=(env_path("FABRIC_STATE_DIR") or root / ".fabric").resolve(),
+            state=_resolved(env_path("FABRIC_STATE_DIR") or root / ".fabric", "the state folder"),
         )
 
     def search(self, kind: DataKind) -> tuple[Path, ...]:
@@ -107,8 +130,11 @@ class ProjectPaths:
         places = self.search(kind)
         for folder in places:
             candidate = folder / name
-            if candidate.is_file():
-                return candidate
+            try:
+                if candidate.is_file():
+                    return candidate
+            except (OSError, ValueError) as exc:  # a name too long, a NUL byte ...
+                raise UsageError(f"{kind[:-1]} {name}: {describe_os_error(exc)}") from None
         where = " or ".join(str(p) for p in places)
         raise UsageError(f"{kind[:-1]} {name} not found (looked in {where})")
 

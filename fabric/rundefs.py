@@ -14,10 +14,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
+from fabric import safeyaml, userfiles
 from fabric.errors import UsageError
 from fabric.paths import ProjectPaths
 
@@ -40,6 +40,26 @@ def list_run_definitions(paths: ProjectPaths | None = None) -> list[str]:
     ]
 
 
+#: Longest file name most file systems accept (bytes), ``.yaml`` included.
+_NAME_MAX = 255
+
+
+def _check_name(name: str) -> None:
+    """Refuse a run name no file in ``tasks/`` can have (before the file system does).
+
+    Raises:
+        UsageError: a NUL byte, or a part longer than a file name may be.
+    """
+    shown = name if len(name) <= 60 else name[:60] + "..."
+    if "\x00" in name:
+        raise UsageError(f"run {shown!r}: not a run definition name (it holds a NUL byte)")
+    if any(len(part.encode("utf-8", "replace")) + 5 > _NAME_MAX for part in name.split("/")):
+        raise UsageError(
+            f"run {shown!r}: the name is too long for a file in tasks/ "
+            f"(at most {_NAME_MAX - 5} bytes)"
+        )
+
+
 def load_run_definition(name: str, paths: ProjectPaths | None = None) -> RunDefinition:
     """Load ``tasks/NAME.yaml``.
 
@@ -47,6 +67,7 @@ def load_run_definition(name: str, paths: ProjectPaths | None = None) -> RunDefi
         UsageError: the file does not exist or is malformed (naming the file and field).
     """
     paths = paths or ProjectPaths.discover()
+    _check_name(name)
     try:
         f: Path = paths.find("tasks", f"{name}.yaml")
     except UsageError:
@@ -54,10 +75,7 @@ def load_run_definition(name: str, paths: ProjectPaths | None = None) -> RunDefi
         rel = paths.rel(paths.tasks / f"{name}.yaml")
         raise UsageError(f"{rel}: no such run definition (known: {known})") from None
     rel = paths.rel(f)
-    try:
-        data = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise UsageError(f"{rel}: invalid YAML: {exc}") from exc
+    data = safeyaml.load(userfiles.read_text(f, "a run definition (YAML)", label=rel), rel) or {}
     if not isinstance(data, dict):
         raise UsageError(f"{rel}: expected a mapping (workflow, description, options)")
     try:

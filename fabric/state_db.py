@@ -17,6 +17,14 @@ its own tables there. Three tables belong to this module:
 
 Every public method opens its own short connection, so the database may be used from Nornir's
 worker threads and from several processes at once (SQLite serialises the writers).
+
+The file says it is ours: SQLite's ``application_id`` is :data:`APPLICATION_ID` and its
+``user_version`` the :data:`SCHEMA_VERSION` of the tables. :func:`prepare_state_db` (run by
+:class:`StateDB` and by the scheduler's store before either uses the file) checks both before
+anything is written: a file that is not SQLite, or an SQLite database of another program, is
+refused with one line and left untouched; a database written by a newer version is refused;
+an older one is migrated (version 0: a database from before the version was kept, holding only
+our tables, is adopted).
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ from typing import Any, Literal
 from fabric.errors import UsageError
 from fabric.models.outcome import FINAL_OUTCOMES, Outcome
 from fabric.process import pid_alive
+from fabric.userfiles import describe_os_error, private_dir
 
 RunKind = Literal["deploy", "rollback", "compliance", "scheduled"]
 SnapshotKind = Literal["eos_running_config", "calico_object"]
@@ -82,6 +91,108 @@ CREATE TABLE IF NOT EXISTS snapshots (
 );
 CREATE INDEX IF NOT EXISTS runs_started ON runs(started);
 """
+
+#: SQLite ``application_id`` of a fabric state database: "FABR" in ASCII.
+APPLICATION_ID = 0x46414252
+#: Version of the schema (``PRAGMA user_version``): 1 = the tables above, the scheduler's and
+#: APScheduler's. A file with a higher version is refused; a lower one migrated.
+SCHEMA_VERSION = 1
+#: Every table a fabric state database may hold: ours, the scheduler's
+#: (:mod:`fabric.scheduling.store`), APScheduler's job store, SQLite's own.
+KNOWN_TABLES = frozenset(
+    {
+        "runs",
+        "run_hosts",
+        "snapshots",
+        "schedule_jobs",
+        "schedule_job_runs",
+        "apscheduler_jobs",
+        "sqlite_sequence",
+    }
+)
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+class StateDBError(UsageError):
+    """The state database file is not ours, not readable, or written by a newer version."""
+
+
+def prepare_state_db(path: Path) -> None:
+    """Make ``path`` a fabric state database: create it (mode 0600), or check it is one.
+
+    A missing file is created (its folder with mode 0700 when missing too). An existing one is
+    read, never written, until it proves to be ours (module docstring); then a version-0
+    database is stamped and the tables are created if missing.
+
+    Raises:
+        StateDBError: a directory, an unreadable file, not SQLite, another program's database,
+            or a newer schema version (one line naming the file).
+    """
+    try:
+        if path.is_dir():
+            raise StateDBError(f"{path}: is a directory; expected a state database file")
+        if not path.exists():
+            private_dir(path.parent)
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        with path.open("rb") as fh:
+            header = fh.read(100)
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise StateDBError(f"{path}: {describe_os_error(exc)}; expected a state database") from None
+    if header:
+        _check_header(path, header)
+    try:
+        with contextlib.closing(sqlite3.connect(path, timeout=30)) as conn, conn:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:  # another process upgraded it meanwhile
+                raise StateDBError(_newer(path, version))
+            conn.executescript(_SCHEMA)
+            if version < SCHEMA_VERSION:
+                conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        if path.stat().st_mode & 0o077:  # ours: tighten it (it holds exact configurations)
+            path.chmod(0o600)
+    except (sqlite3.Error, UnicodeDecodeError) as exc:  # damaged: text that is not UTF-8 ...
+        raise StateDBError(f"{path}: not a usable state database ({exc})") from None
+
+
+def _newer(path: Path, version: int) -> str:
+    return (
+        f"{path}: a state database of schema version {version}, written by a newer "
+        f"fabric-netops (this one reads up to version {SCHEMA_VERSION}); refusing to use it"
+    )
+
+
+def _check_header(path: Path, header: bytes) -> None:
+    """Refuse a non-empty file that is not a fabric state database (read-only checks)."""
+    if not header.startswith(_SQLITE_MAGIC) or len(header) < 100:
+        raise StateDBError(f"{path}: not a fabric state database (not an SQLite file)")
+    app_id = int.from_bytes(header[68:72], "big")
+    version = int.from_bytes(header[60:64], "big", signed=True)
+    if app_id == APPLICATION_ID:
+        if version > SCHEMA_VERSION:
+            raise StateDBError(_newer(path, version))
+        return
+    if app_id != 0:
+        raise StateDBError(
+            f"{path}: not a fabric state database (an SQLite file of another program, "
+            f"application id 0x{app_id:08x})"
+        )
+    # version 0: ours from before the version was kept, an empty database, or someone else's
+    try:
+        uri = f"{path.resolve().as_uri()}?mode=ro"
+        with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=30)) as conn:
+            tables = {
+                r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            }
+            runs = {r[1] for r in conn.execute("PRAGMA table_info(runs)")}
+    except (sqlite3.Error, UnicodeDecodeError) as exc:
+        raise StateDBError(f"{path}: not a fabric state database ({exc})") from None
+    foreign = sorted(tables - KNOWN_TABLES)
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (" ..." if len(foreign) > 5 else "")
+        raise StateDBError(f"{path}: not a fabric state database (it holds tables {shown})")
+    if "runs" in tables and not {"id", "kind", "started", "outcome"} <= runs:
+        raise StateDBError(f"{path}: not a fabric state database (its runs table is not ours)")
 
 
 def utcnow() -> str:
@@ -186,27 +297,29 @@ class StateDB:
 
     Args:
         path: the database file; created with mode 0600 (and its folder) when missing.
+
+    Raises:
+        StateDBError: the file is not a fabric state database (:func:`prepare_state_db`).
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if not path.exists():
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
-            os.close(fd)
-        # Tighten an existing file too: it holds exact configurations.
-        if path.stat().st_mode & 0o077:
-            path.chmod(0o600)
-        with self._conn() as c:
-            c.executescript(_SCHEMA)
+        prepare_state_db(path)
 
     @contextlib.contextmanager
     def _conn(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self.path, timeout=30)
+        try:
+            conn = sqlite3.connect(self.path, timeout=30)
+        except sqlite3.Error as exc:
+            raise StateDBError(f"{self.path}: cannot open the state database ({exc})") from None
         conn.row_factory = sqlite3.Row
         try:
             with conn:
                 yield conn
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:  # damaged after the check
+            raise StateDBError(f"{self.path}: state database error: {exc}") from None
+        except (ValueError, TypeError, LookupError) as exc:  # a row this version cannot read
+            raise StateDBError(f"{self.path}: a row this version cannot read: {exc}") from None
         finally:
             conn.close()
 

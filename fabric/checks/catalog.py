@@ -8,7 +8,8 @@ A catalog is a list; each item names one registered check and its inputs::
         overrides: {asn-reserved: ignore}
 
 An unknown check or input is a :class:`~fabric.errors.UsageError` naming the file, the entry
-and the field.
+and the field. So is an empty list: a catalog that runs nothing would pass every time, and a
+CI gate built on it could never fail (leave ``checks`` out to run every check).
 """
 
 from __future__ import annotations
@@ -29,12 +30,18 @@ def load_catalog(entries: Any, source: str = "catalog") -> list[Check[Any]]:
         source: where the catalog comes from, for messages (e.g. ``tasks/compliance.yaml``).
 
     Raises:
-        UsageError: an entry is malformed, names an unknown check, or has invalid inputs.
+        UsageError: the list is empty, an entry is malformed, names an unknown check, or
+            has invalid inputs.
     """
     if entries is None:
         return [cls() for cls in REGISTRY.values()]
     if not isinstance(entries, list):
         raise UsageError(f"{source}: field checks: must be a list of {{CheckName: inputs}}")
+    if not entries:
+        raise UsageError(
+            f"{source}: field checks: an empty catalog runs nothing, so it could never fail: "
+            "list at least one check (or leave checks out to run every check)"
+        )
     out: list[Check[Any]] = []
     for n, entry in enumerate(entries):
         if isinstance(entry, str):

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from fabric import safeyaml, userfiles
 from fabric.cli.options import CALICO_API, NODE_ACCESS, NORNIR_RESULTS
 from fabric.cli.progress import ProgressView, results_printer
 from fabric.errors import ComplianceFailedError, ExitCode, UnreachableError, UsageError
@@ -77,7 +78,6 @@ def compliance_cmd(
     Exit 0 when every check passes (warnings allowed), 4 when a check fails, 5 when a host
     could not be reached or its output parsed (an unreachable host is never a pass).
     """
-    import yaml
     from rich.console import Console
 
     from fabric.reports import FILE_NAMES, render
@@ -89,12 +89,13 @@ def compliance_cmd(
     paths = ProjectPaths.discover(inventory=inventory)
     source = "tasks/compliance.yaml"
     if catalog is not None:
-        try:
-            data = yaml.safe_load(catalog.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise UsageError(f"{catalog}: invalid YAML: {exc}") from exc
+        text = userfiles.read_text(catalog, "a check catalog (YAML)")
+        data = safeyaml.load(text, str(catalog)) or {}
         if isinstance(data, dict) and "options" in data:
             data = data["options"] or {}
+        if isinstance(data, dict) and "checks" not in data:
+            # a misspelt key must not quietly mean "every check"
+            raise UsageError(f"{catalog}: expected a `checks:` list (or a list of checks)")
         checks = data.get("checks") if isinstance(data, dict) else data
         source = str(catalog)
     options = ComplianceOptions(
@@ -117,10 +118,9 @@ def compliance_cmd(
         options.count, options.progress = view.count, view.message
         report = run_compliance(paths, options)
     if report_dir is not None:
-        report_dir.mkdir(parents=True, exist_ok=True)
         for fmt, name in FILE_NAMES.items():
             text = render(report, fmt, group_by=group_by, hide_passes=hide_passes)
-            (report_dir / name).write_text(text, encoding="utf-8")
+            userfiles.write_output(report_dir / name, text.encode(), f"the {fmt} report")
     if output == "table":
         Console().print(render_table(report, group_by=group_by, hide_passes=hide_passes))
     else:

@@ -15,13 +15,36 @@ import click
 
 from fabric.cli.options import CALICO_API, NODE_ACCESS, NORNIR_RESULTS
 from fabric.cli.progress import ProgressView, results_printer
-from fabric.errors import ExitCode, RunFailedError, UnreachableError, UsageError
+from fabric.errors import ExitCode, RunFailedError, UnreachableError
 from fabric.paths import ProjectPaths
 
 _SECONDS = re.compile(r"^\d+(?:\.\d+)?$")
 
 
-def parse_duration(text: str) -> float:
+class Seconds(click.ParamType):  # type: ignore[type-arg]  # generic since click 8.2
+    """A number of seconds from 0 to ``maximum`` (``nan`` and ``inf`` refused, unlike float)."""
+
+    name = "seconds"
+
+    def __init__(self, maximum: float) -> None:
+        self.maximum = maximum
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        """The value as a float in range, else a usage error naming the option."""
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        if not 0 <= seconds <= self.maximum:  # also refuses nan
+            self.fail(
+                f"{value!r} is not a number of seconds from 0 to {self.maximum:g}", param, ctx
+            )
+        return seconds
+
+
+def parse_duration(text: str, option: str = "") -> float:
     """Seconds in ``30`` (plain seconds) or a duration such as ``30s``, ``15m``, ``1h30m``.
 
     The unit forms are those of ``schedule ... --confirm-within``
@@ -33,16 +56,16 @@ def parse_duration(text: str) -> float:
     90.0
 
     Raises:
-        UsageError: not a duration, or not longer than zero.
+        UsageError: not a duration, not longer than zero, or longer than 10 years
+            (:data:`fabric.scheduling.timespec.MAX_DURATION`); ``option`` is named.
     """
+    from fabric.scheduling.timespec import check_seconds
     from fabric.scheduling.timespec import parse_duration as parse_timespec
 
     if _SECONDS.match(text.strip()):
-        seconds = float(text)
-        if seconds <= 0:
-            raise UsageError(f"invalid duration {text!r}: must be longer than zero")
-        return seconds
-    return parse_timespec(text).total_seconds()
+        shown = text if len(text) <= 40 else text[:40] + "..."
+        return check_seconds(float(text), shown, option)
+    return parse_timespec(text, option=option).total_seconds()
 
 
 def _console(err: bool = False) -> Any:
@@ -111,14 +134,15 @@ def _exit_for(code: ExitCode, message: str) -> None:
 )
 @click.option(
     "--revert-in",
-    type=int,
+    # the switch's timer is HH:MM:SS: a day or more would wrap around to a shorter one
+    type=click.IntRange(0, 86_399),
     default=300,
     show_default=True,
-    help="Commit-confirm timer of the switches, seconds (0: plain commit).",
+    help="Commit-confirm timer of the switches, seconds (0: plain commit; below 1 day).",
 )
 @click.option(
     "--gate-timeout",
-    type=float,
+    type=Seconds(86_400),
     default=120.0,
     show_default=True,
     help="Seconds to wait for sessions and routes before rolling back.",
@@ -128,7 +152,7 @@ def _exit_for(code: ExitCode, message: str) -> None:
     default=True,
     help="--no-rollback leaves pending commit timers to the switches.",
 )
-@click.option("--workers", type=int, default=20, show_default=True)
+@click.option("--workers", type=click.IntRange(1, 1000), default=20, show_default=True)
 @click.option("--insecure", is_flag=True, help="Do not verify TLS certificates (says so).")
 @click.option("--ca-file", type=click.Path(dir_okay=False), help="CA bundle for the switches.")
 @click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
@@ -178,7 +202,9 @@ def deploy_cmd(
         insecure=insecure,
         ca_file=ca_file,
         db=db,
-        confirm_within=parse_duration(confirm_within) if confirm_within else None,
+        confirm_within=parse_duration(confirm_within, "--confirm-within")
+        if confirm_within
+        else None,
         calico_api=calico_api,
         node_access=node_access,
         on_results=results_printer() if nornir_results else None,
@@ -211,7 +237,7 @@ def deploy_cmd(
 @click.option("--run", "run_id", required=True, help="The deploy run to roll back.")
 @click.option("--commit/--dry-run", default=False, help="Restore (default: show the diff).")
 @click.option("--lab", is_flag=True, help="Target the running lab (loopback only).")
-@click.option("--workers", type=int, default=20, show_default=True)
+@click.option("--workers", type=click.IntRange(1, 1000), default=20, show_default=True)
 @click.option("--insecure", is_flag=True, help="Do not verify TLS certificates (says so).")
 @click.option("--ca-file", type=click.Path(dir_okay=False), help="CA bundle for the switches.")
 @click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
@@ -276,7 +302,13 @@ def _db(db: Path | None) -> Any:
 
 @click.group("runs", invoke_without_command=True)
 @click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
-@click.option("--last", type=int, default=50, show_default=True, help="How many runs.")
+@click.option(
+    "--last",
+    type=click.IntRange(1, 1_000_000),
+    default=50,
+    show_default=True,
+    help="How many runs.",
+)
 @click.option("--db", type=click.Path(dir_okay=False, path_type=Path), help="State database.")
 @click.pass_context
 def runs_group(ctx: click.Context, output: str, last: int, db: Path | None) -> None:

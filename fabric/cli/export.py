@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from fabric.userfiles import write_output
+
 
 @click.group("export")
 def export_group() -> None:
@@ -44,8 +46,7 @@ def anta_catalog_cmd(
     if out is None:
         click.echo(text, nl=False)
         return
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
+    write_output(out, text.encode(), "the catalog")
     click.echo(f"wrote {out}: {catalog.tests()} test entries", err=True)
 
 

@@ -14,9 +14,11 @@ from typing import Any
 
 import click
 
+from fabric.cli.deploy import Seconds
 from fabric.errors import UsageError
-from fabric.paths import ProjectPaths
+from fabric.paths import ProjectPaths, env_path
 from fabric.process import pid_alive
+from fabric.userfiles import private_dir
 
 _LAB_DIR_HELP = "Lab directory (default: $FABRIC_LAB_DIR or <state>/lab)."
 _INVENTORY_HELP = "Inventory folder (default: inventory/ of the project)."
@@ -26,16 +28,16 @@ def lab_dir_for(paths: ProjectPaths, lab_dir: Path | None) -> Path:
     """The lab directory: the option, ``$FABRIC_LAB_DIR``, or ``<state>/lab``."""
     if lab_dir is not None:
         return lab_dir.resolve()
-    return Path(os.environ.get("FABRIC_LAB_DIR", paths.state / "lab")).resolve()
+    return (env_path("FABRIC_LAB_DIR") or paths.state / "lab").resolve()
 
 
 def _running_pid(lab_dir: Path) -> int | None:
     try:
         data = json.loads((lab_dir / "endpoints.json").read_text(encoding="utf-8"))
-    except (FileNotFoundError, ValueError):
-        return None
-    pid = int(data.get("pid", 0))
-    return pid if pid and pid_alive(pid) else None
+        pid = int(data.get("pid", 0))
+    except (OSError, ValueError, TypeError, AttributeError, RecursionError):
+        return None  # no lab, or not a file a lab wrote: nothing runs there
+    return pid if 0 < pid < 2**31 and pid_alive(pid) else None
 
 
 def _answers(host: str, port: int) -> bool:
@@ -105,7 +107,7 @@ def lab_group() -> None:
 @click.option("--inventory", type=click.Path(path_type=Path, file_okay=False), help=_INVENTORY_HELP)
 @click.option("--lab-dir", type=click.Path(path_type=Path, file_okay=False), help=_LAB_DIR_HELP)
 @click.option(
-    "--timeout", type=float, default=120.0, show_default=True, help="Start-up timeout (s)."
+    "--timeout", type=Seconds(3600), default=120.0, show_default=True, help="Start-up timeout (s)."
 )
 @click.option(
     "--calico-api",
@@ -171,7 +173,7 @@ def _detach(
     timeout: float,
     calico_api: str = "v3",
 ) -> None:
-    ldir.mkdir(parents=True, exist_ok=True)
+    private_dir(ldir)  # it will hold the lab's CA key, SSH keys and credentials
     (ldir / "endpoints.json").unlink(missing_ok=True)
     args = [sys.executable, "-m", "fabric", "lab", "up", "--lab-dir", str(ldir)]
     args += ["--timeout", str(timeout), "--calico-api", calico_api]
@@ -267,7 +269,7 @@ def status_cmd(output: str, show_passwords: bool, lab_dir: Path | None) -> None:
 
 @lab_group.command("down")
 @click.option("--lab-dir", type=click.Path(path_type=Path, file_okay=False), help=_LAB_DIR_HELP)
-@click.option("--timeout", type=float, default=30.0, show_default=True)
+@click.option("--timeout", type=Seconds(3600), default=30.0, show_default=True)
 def down_cmd(lab_dir: Path | None, timeout: float) -> None:
     """Stop the running lab (its state stays in the lab directory)."""
     from fabric.lab.control import ControlClient

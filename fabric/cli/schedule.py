@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from fabric.cli.deploy import Seconds
 from fabric.errors import UsageError
 from fabric.paths import ProjectPaths
 
@@ -20,10 +21,10 @@ def _paths() -> ProjectPaths:
     return ProjectPaths.discover()
 
 
-def _duration(value: str | None) -> timedelta | None:
+def _duration(value: str | None, option: str) -> timedelta | None:
     from fabric.scheduling.timespec import parse_duration
 
-    return parse_duration(value) if value is not None else None
+    return parse_duration(value, option=option) if value is not None else None
 
 
 def _when(at: str | None, in_: str | None) -> datetime:
@@ -33,15 +34,15 @@ def _when(at: str | None, in_: str | None) -> datetime:
     if (at is None) == (in_ is None):
         raise UsageError("give exactly one of --at TIME or --in DURATION")
     if at is not None:
-        return parse_time(at)
+        return parse_time(at, option="--at")
     assert in_ is not None
-    return datetime.now(UTC) + parse_duration(in_)
+    return datetime.now(UTC) + parse_duration(in_, option="--in")
 
 
 def _grace(value: str | None) -> timedelta:
     from fabric.scheduling import DEFAULT_GRACE
 
-    return _duration(value) or DEFAULT_GRACE
+    return _duration(value, "--grace") or DEFAULT_GRACE
 
 
 _grace_option = click.option(
@@ -136,7 +137,7 @@ def schedule_deploy_cmd(
     from fabric.scheduling.timespec import to_utc_iso
 
     when = _when(at, in_)
-    window = _duration(confirm_within)
+    window = _duration(confirm_within, "--confirm-within")
     job = add_job(
         _paths(),
         kind="deploy",
@@ -178,7 +179,7 @@ def schedule_compliance_cmd(
         raise UsageError("give exactly one of --every DURATION or --cron EXPR")
     trigger: dict[str, Any]
     if every is not None:
-        interval = _duration(every)
+        interval = _duration(every, "--every")
         assert interval is not None
         trigger = {"type": "interval", "seconds": int(interval.total_seconds())}
     else:
@@ -334,11 +335,11 @@ def schedule_exec_cmd(
 ) -> None:
     """Run one job now, in this process, recorded (what exported Kubernetes manifests run)."""
     from fabric.scheduling.service import run_job_once
-    from fabric.scheduling.timespec import from_utc_iso
+    from fabric.scheduling.timespec import MAX_AHEAD, from_utc_iso
 
     try:
         params = json.loads(params_json)
-    except json.JSONDecodeError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
         raise UsageError(f"--params: invalid JSON: {exc}") from None
     if not isinstance(params, dict):
         raise UsageError("--params: expected a JSON object")
@@ -346,9 +347,14 @@ def schedule_exec_cmd(
     if not_before is not None:
         try:
             start = from_utc_iso(not_before)
-        except ValueError:
-            raise UsageError(f"--not-before: invalid time {not_before!r}") from None
+        except (ValueError, OverflowError):
+            raise UsageError(f"--not-before: invalid time {not_before[:40]!r}") from None
         delay = (start - datetime.now(UTC)).total_seconds()
+        if delay > MAX_AHEAD.total_seconds():
+            raise UsageError(
+                f"--not-before: time {not_before[:40]!r} is out of range: at most "
+                f"{MAX_AHEAD.days} days (10 years) ahead"
+            )
         if delay > 0:
             click.echo(f"waiting {delay:.0f}s until {not_before}", err=True)
             time.sleep(delay)
@@ -365,12 +371,14 @@ def schedule_exec_cmd(
 @click.command("scheduler")
 @click.option(
     "--poll",
-    type=float,
+    type=Seconds(3600),
     default=2.0,
     show_default=True,
     help="Seconds between looks for jobs added by other processes.",
 )
-@click.option("--workers", type=int, default=4, show_default=True, help="Concurrent jobs.")
+@click.option(
+    "--workers", type=click.IntRange(1, 256), default=4, show_default=True, help="Concurrent jobs."
+)
 @click.option(
     "--log-level",
     type=click.Choice(["DEBUG", "INFO", "WARNING"], case_sensitive=False),

@@ -55,7 +55,7 @@ def _save(
 
 def ensure_ca(lab_dir: Path) -> tuple[Path, Path]:
     """Create (once) the lab CA; return ``(ca.pem, ca.key)``."""
-    lab_dir.mkdir(parents=True, exist_ok=True)
+    lab_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     cert_path, key_path = lab_dir / "ca.pem", lab_dir / "ca.key"
     if cert_path.exists() and key_path.exists():
         return cert_path, key_path
@@ -92,7 +92,7 @@ def issue_cert(lab_dir: Path, name: str, addresses: list[str]) -> tuple[Path, Pa
     """
     ca_cert_path, ca_key_path = ensure_ca(lab_dir)
     certs = lab_dir / "certs"
-    certs.mkdir(exist_ok=True)
+    certs.mkdir(exist_ok=True, mode=0o700)  # server keys inside
     cert_path, key_path = certs / f"{name}.pem", certs / f"{name}.key"
     if cert_path.exists() and key_path.exists():
         return cert_path, key_path

@@ -322,7 +322,7 @@ class LabRuntime:
         assert report.intent is not None
         self.intent = report.intent
         self._facts = seed.node_facts(self.intent)
-        self.lab_dir.mkdir(parents=True, exist_ok=True)
+        self.lab_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(self.lab_dir, 0o700)
         if self.fresh:
             shutil.rmtree(self.lab_dir / "state", ignore_errors=True)

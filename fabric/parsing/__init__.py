@@ -239,7 +239,8 @@ def parse(
     template = load_template(template_file(parser, parsers))
     with paused_gc():
         if engine == "ttp":
-            rows: Iterator[Row] = iter(match_lines_ttp(template, parser.name, split_lines(text)))
+            lines = split_lines(text, parser.name)
+            rows: Iterator[Row] = iter(match_lines_ttp(template, parser.name, lines))
         else:
             rows = iter_rows(template, parser.name, text)  # matched as the assembler reads
         try:
@@ -255,6 +256,9 @@ def parse(
             where = ".".join(str(p) for p in first["loc"])
             msg = f"invalid value at {where}: {first['msg']}"
             raise ParseError(parser.name, None, msg) from None
+        except (ValueError, OverflowError) as exc:
+            # a number no model could hold (int() refuses more than 4,300 digits)
+            raise ParseError(parser.name, None, f"a value cannot be read: {exc}") from None
         for _ in rows:  # an assembler that stopped early leaves no line unchecked
             pass
         return state

@@ -30,6 +30,75 @@ def split_port(address: str) -> tuple[str, int | None]:
     return m.group("ip"), int(m.group("port"))
 
 
+class _NodeStatus:
+    """The node status being read: the process status, the sections and the open one."""
+
+    def __init__(self, command: str) -> None:
+        self.command = command
+        self.running: bool | None = None
+        self.sections: dict[str, dict[str, Any]] = {}
+        self.section: dict[str, Any] | None = None
+        self.header = False
+        self.peer: dict[str, Any] | None = None
+
+    def open_section(self, af: str, row: Row) -> dict[str, Any]:
+        if af in self.sections:
+            raise fail(self.command, row, f"a second {af.replace('ipv', 'IPv')} section")
+        self.sections[af] = {"error": None, "peers": []}
+        return self.sections[af]
+
+    def status(self, row: Row) -> None:
+        """The process (or container) status line: once, and first."""
+        if self.running is not None:
+            raise fail(self.command, row, "a second status line")
+        self.running = row.values["running"] == "running"
+
+    def section_start(self, row: Row) -> None:
+        """A line that opens a section, or says why the daemon prints none."""
+        kind, v = row.kind, row.values
+        if kind == "section":
+            self.section = self.open_section(v["af"].lower(), row)
+            self.header, self.peer = False, None
+        elif kind == "daemon_down":  # calicoctl prints no section for a daemon not running
+            self.open_section(f"ipv{v['error'][5]}", row)["error"] = squeeze(v["error"])
+            self.section = None
+        else:  # no_backend
+            for af in ("ipv4", "ipv6"):
+                self.open_section(af, row)["error"] = squeeze(row.line.text)
+            self.section = None
+
+    def section_line(self, row: Row, section: dict[str, Any], last: str) -> None:
+        """A line inside the open section (``last``: the kind of the line before it)."""
+        command, kind, v = self.command, row.kind, row.values
+        if kind == "node_ip":
+            if last != "section":
+                raise fail(command, row, "the node address not right after the section title")
+            section["address"] = v["address"] if is_ip(v["address"]) else None
+            section["as_number"] = asn(v["asn"])
+            section["address_configured"] = True
+        elif kind in ("no_address", "no_peers"):
+            if self.sections.get(v["af"].lower()) is not section:
+                raise fail(command, row, "the wrong address family for this section")
+            if self.header:
+                raise fail(command, row, "a peer table and 'no peers' in one section")
+            if kind == "no_address":
+                section["address_configured"] = False
+        elif kind == "error":
+            section["error"] = squeeze(v["error"])
+        elif kind == "border":
+            pass
+        elif kind == "header":
+            if self.header:
+                raise fail(command, row, "a second table header")
+            self.header = True
+        elif kind == "row":
+            if not self.header:
+                raise fail(command, row, "a table row before the header")
+            self.peer = _peer_row(command, row, self.peer, section)
+        else:  # pragma: no cover - the template and this function change together
+            raise fail(command, row, f"unknown line kind {kind!r}")
+
+
 def assemble_node_status(command: str, rows: Iterable[Row]) -> CalicoNodeStatus:
     """Build :class:`CalicoNodeStatus` from the rows of ``calicoctl node status``.
 
@@ -37,22 +106,11 @@ def assemble_node_status(command: str, rows: Iterable[Row]) -> CalicoNodeStatus:
     (``calico-node container is running. Status: ...``, an ``IP: ... AS Number: ...`` line and
     ``No IPv6 address configured.``); both carry an IPv4 and an IPv6 section.
     """
-    running: bool | None = None
-    sections: dict[str, dict[str, Any]] = {}
-    section: dict[str, Any] | None = None
-    header = False
-    peer: dict[str, Any] | None = None
+    state = _NodeStatus(command)
     previous = ""
     prompt = Prompt(command)
-
-    def open_section(af: str, row: Row) -> dict[str, Any]:
-        if af in sections:
-            raise fail(command, row, f"a second {af.replace('ipv', 'IPv')} section")
-        sections[af] = {"error": None, "peers": []}
-        return sections[af]
-
     for row in rows:
-        kind, v = row.kind, row.values
+        kind = row.kind
         if kind == "prompt":
             prompt.leading(row, previous == "")
             previous = kind
@@ -63,58 +121,26 @@ def assemble_node_status(command: str, rows: Iterable[Row]) -> CalicoNodeStatus:
             continue
         last, previous = previous, kind
         if kind in ("running", "container"):
-            if running is not None:
-                raise fail(command, row, "a second status line")
-            running = v["running"] == "running"
-            continue
-        if running is None:
+            state.status(row)
+        elif state.running is None:
             raise fail(command, row, "output does not start with the Calico process status")
-        if kind == "felix":
+        elif kind == "felix":
             if last != "container":
                 raise fail(command, row, "a felix version not right after the container status")
-        elif kind == "section":
-            section = open_section(v["af"].lower(), row)
-            header, peer = False, None
-        elif kind == "daemon_down":  # calicoctl prints no section for a daemon not running
-            open_section(f"ipv{v['error'][5]}", row)["error"] = squeeze(v["error"])
-            section = None
-        elif kind == "no_backend":
-            for af in ("ipv4", "ipv6"):
-                open_section(af, row)["error"] = squeeze(row.line.text)
-            section = None
-        elif section is None:
+        elif kind in ("section", "daemon_down", "no_backend"):
+            state.section_start(row)
+        elif state.section is None:
             raise fail(command, row, "a line outside the IPv4/IPv6 sections")
-        elif kind == "node_ip":
-            if last != "section":
-                raise fail(command, row, "the node address not right after the section title")
-            section["address"] = v["address"] if is_ip(v["address"]) else None
-            section["as_number"] = asn(v["asn"])
-            section["address_configured"] = True
-        elif kind in ("no_address", "no_peers"):
-            if sections.get(v["af"].lower()) is not section:
-                raise fail(command, row, "the wrong address family for this section")
-            if header:
-                raise fail(command, row, "a peer table and 'no peers' in one section")
-            if kind == "no_address":
-                section["address_configured"] = False
-        elif kind == "error":
-            section["error"] = squeeze(v["error"])
-        elif kind == "border":
-            pass
-        elif kind == "header":
-            if header:
-                raise fail(command, row, "a second table header")
-            header = True
-        elif kind == "row":
-            if not header:
-                raise fail(command, row, "a table row before the header")
-            peer = _peer_row(command, row, peer, section)
-        else:  # pragma: no cover - the template and this function change together
-            raise fail(command, row, f"unknown line kind {kind!r}")
-    if running is None:
+        else:
+            state.section_line(row, state.section, last)
+    if state.running is None:
         raise ParseError(command, None, "no Calico process status in the output")
     return CalicoNodeStatus.model_validate(
-        {"calico_running": running, "ipv4": sections.get("ipv4"), "ipv6": sections.get("ipv6")}
+        {
+            "calico_running": state.running,
+            "ipv4": state.sections.get("ipv4"),
+            "ipv6": state.sections.get("ipv6"),
+        }
     )
 
 

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, NamedTuple, TypeAlias
 
+from fabric import userfiles
 from fabric.adapters.ttp import (
     REGEX_HEAD,
     REGEX_TAIL,
@@ -42,6 +43,10 @@ from fabric.adapters.ttp import (
 from fabric.errors import FabricError, ParseError
 
 Engine = Literal["lines", "ttp"]
+
+#: Longest line (characters, indentation included) the engines read. No command prints a
+#: line this long; refusing it first keeps every match bounded however hostile the text.
+MAX_LINE = 65_536
 
 
 class TemplateError(FabricError):
@@ -145,7 +150,7 @@ _DOC_RE = re.compile(r"<doc>(.*?)</doc>", re.S)
 
 
 def _compile(path: Path) -> LineTemplate:
-    text = path.read_text(encoding="utf-8")
+    text = userfiles.read_text(path, "a TTP parser template", error=TemplateError)
     doc_match = _DOC_RE.search(text)
     if doc_match is None:
         raise TemplateError(f"{path}: no <doc> block")
@@ -207,14 +212,30 @@ def load_template(path: Path) -> LineTemplate:
     return _compile_cached(path, mtime)
 
 
-def split_lines(text: str) -> list[Line]:
-    """Split output into lines: tabs expanded, CR removed, spaces trimmed, blanks skipped."""
+def too_long(command: str, number: int, raw: str) -> ParseError:
+    """The error for line ``number``, longer than :data:`MAX_LINE` (the line is not shown)."""
+    return ParseError(
+        command,
+        None,
+        f"line {number} is {len(raw):,} characters long, more than the {MAX_LINE:,} any "
+        "command prints: not this command's output",
+    )
+
+
+def split_lines(text: str, command: str = "") -> list[Line]:
+    """Split output into lines: tabs expanded, CR removed, spaces trimmed, blanks skipped.
+
+    Raises:
+        ParseError: a line is longer than :data:`MAX_LINE` (naming its number).
+    """
     out: list[Line] = []
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if "\t" in text:
         text = text.expandtabs(8)
     for number, raw in enumerate(text.split("\n"), start=1):
+        if len(raw) > MAX_LINE:
+            raise too_long(command, number, raw)
         stripped = raw.strip()
         if stripped:
             out.append(Line(number, stripped, len(raw) - len(raw.lstrip())))
@@ -226,7 +247,8 @@ def iter_rows(template: LineTemplate, command: str, text: str) -> Iterator[Row]:
 
     The same rows as :func:`split_lines` + :func:`match_lines`, in one pass and without
     holding them all: an assembler can consume each row while the next line is matched.
-    The first unaccounted line raises :class:`~fabric.errors.ParseError` when it is reached.
+    The first unaccounted line raises :class:`~fabric.errors.ParseError` when it is reached,
+    as does a line longer than :data:`MAX_LINE` (before any regex sees it).
     """
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -236,6 +258,8 @@ def iter_rows(template: LineTemplate, command: str, text: str) -> Iterator[Row]:
     index = template.index
     new = tuple.__new__  # Row(...) and Line(...) without the Python-level __new__ of NamedTuple
     for number, raw in enumerate(text.split("\n"), 1):
+        if len(raw) > MAX_LINE:
+            raise too_long(command, number, raw)
         stripped = raw.strip()
         if not stripped:
             continue
@@ -326,7 +350,7 @@ def run(template: LineTemplate, command: str, text: str, engine: Engine = "lines
     """Split ``text`` and match every line; the first unaccounted line raises ParseError."""
     with paused_gc():
         if engine == "ttp":
-            return match_lines_ttp(template, command, split_lines(text))
+            return match_lines_ttp(template, command, split_lines(text, command))
         return list(iter_rows(template, command, text))
 
 

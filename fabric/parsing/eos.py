@@ -13,6 +13,8 @@ from fabric.parsing.engine import Row
 
 #: Width EOS gives the Description column; a longer description is cut and runs into Neighbor.
 DESCRIPTION_WIDTH = 24
+#: Longest neighbor address text looked for at the end of that column (IPv6 with a scope).
+MAX_ADDRESS = 80
 
 # ------------------------------------------------------------------------ show ip bgp summary
 
@@ -35,7 +37,9 @@ def _split_description(who: str) -> tuple[str | None, str]:
     if is_ip(last):
         return (head.strip() or None), last
     start = len(who) - len(last)
-    cuts = [i for i in range(1, len(last)) if is_ip(last[i:])]
+    # an address (a scoped IPv6 one included) is short: only the word's tail is tried, which
+    # keeps a hostile 64 KB word linear instead of quadratic
+    cuts = [i for i in range(max(1, len(last) - MAX_ADDRESS), len(last)) if is_ip(last[i:])]
     if not cuts:
         raise ValueError(f"no neighbor address in {who!r}")
     exact = [i for i in cuts if start + i == DESCRIPTION_WIDTH]
@@ -377,105 +381,139 @@ def _backup(
     return last, chain
 
 
-def assemble_route_table(command: str, rows: Iterable[Row]) -> RouteTable:
-    """Build :class:`RouteTable` from the rows of ``show ip route`` or ``show ipv6 route``.
+class _RouteReader:
+    """The routes being read: the open route, its paths, where the next next-hop line goes.
 
     Built for tables of 100,000 routes and more: next hops and codes repeat across routes
     (a few gateways, a few codes), so each distinct text is read once per call and its
     dict shared by the routes that print it (validation makes one ``NextHop`` per route
-    all the same; a next hop that something resolves gets its own copy); hop lines, the most
-    frequent, are tested first, and a top-level one costs one comparison of indentation.
+    all the same; a next hop that something resolves gets its own copy).
     """
-    tables = _Tables(command)
-    table: list[dict[str, Any]] | None = None  # the current VRF's routes (None: look it up)
-    hops: list[Hop] | None = None  # paths of the open route (None: no route open)
-    route: dict[str, Any] = {}
-    route_row: Row | None = None
-    top = 0  # indentation of the open route's paths
-    last: list[Hop] = []  # the list holding the last path (next hops or backups)
-    chain: list[_Place] | None = None  # open places under the last path, innermost last
-    pending: dict[str, Any] | None = None  # a route whose first next hop says if it is connected
-    previous = ""
-    seen_hops: dict[str, Hop] = {}
-    seen_codes: dict[str, str] = {}
-    shapes: dict[str, str] = {}
 
-    for row in rows:
+    def __init__(self, command: str) -> None:
+        self.command = command
+        self.tables = _Tables(command)
+        self.table: list[dict[str, Any]] | None = None  # the current VRF's routes (None: look up)
+        self.hops: list[Hop] | None = None  # paths of the open route (None: no route open)
+        self.route: dict[str, Any] = {}
+        self.route_row: Row | None = None
+        self.top = 0  # indentation of the open route's paths
+        self.last: list[Hop] = []  # the list holding the last path (next hops or backups)
+        self.chain: list[_Place] | None = None  # open places under the last path, innermost last
+        self.pending: dict[str, Any] | None = None  # a route whose first next hop says connected
+        self.seen_hops: dict[str, Hop] = {}
+        self.seen_codes: dict[str, str] = {}
+        self.shapes: dict[str, str] = {}
+
+    def hop_of(self, raw: str) -> Hop:
+        """The (shared) next hop dict of the text ``raw``."""
+        hop = self.seen_hops.get(raw)
+        if hop is None:
+            hop = self.seen_hops[raw] = next_hop(raw)
+        return hop
+
+    def next_hop_line(self, row: Row) -> None:
+        """A ``via ...`` line (``hop``) or a ``backup via ...`` line under the open route."""
         kind, v, line = row
-        if kind == "hop" or kind == "backup":
-            if not hops:  # a route line sets it; only next-hop lines keep it
-                tables.prompt.after(row)
-                if hops is None:
-                    raise fail(command, row, "a next hop without a route")
-                if kind == "backup":
-                    raise fail(command, row, "a backup next hop before the route's next hop")
-            raw = v["hop"]
-            hop = seen_hops.get(raw)
-            if hop is None:
-                hop = seen_hops[raw] = next_hop(raw)
-            indent = line[2]
+        hops = self.hops
+        if not hops:  # a route line sets it; only next-hop lines keep it
+            self.tables.prompt.after(row)
+            if hops is None:
+                raise fail(self.command, row, "a next hop without a route")
             if kind == "backup":
-                last, chain = _backup(route, hop, indent, top, last, chain)
-            elif not hops:  # the first next hop line: it sets the paths' indentation
-                if pending is not None:
-                    pending["directly_connected"] = _connected(raw)
-                    pending = None
-                hops.append(hop)
-                top, last, chain = indent, hops, None
-            elif 0 < indent <= top:  # another path (ECMP)
-                hops.append(hop)
-                last, chain = hops, None
-            elif indent:  # indented deeper: how the path above resolves
-                chain = _nest(chain, last, top, indent, hop)
-            else:  # no indentation: read the nesting from the text
-                chain, last = _nest_collapsed(chain, hops, last, hop, shapes)
-            previous = kind
-            continue
-        tables.prompt.after(row)
-        if hops is not None and not hops:
-            assert route_row is not None
-            raise fail(command, route_row, "a route without a next hop (truncated output?)")
-        hops = None
-        if kind in _ROUTE_KINDS:
-            code = seen_codes.get(v["code"])
-            if code is None:
-                code = seen_codes[v["code"]] = squeeze(v["code"])
-            hops = []
-            route = {
-                "prefix": v["prefix"],
-                "code": code,
-                "distance": int(v["distance"]) if "distance" in v else None,
-                "metric": int(v["metric"]) if "metric" in v else None,
-                "directly_connected": kind == "route_connected",
-                "next_hops": hops,
-            }
-            if "hop" in v:  # on the route line: its column is the paths' indentation
-                raw = v["hop"]
-                hop = seen_hops.get(raw)
-                if hop is None:
-                    hop = seen_hops[raw] = next_hop(raw)
-                hops.append(hop)
-                top, last, chain = line[2] + len(line[1]) - len(raw), hops, None
-                pending = None
-            else:
-                # connected when its next hop says so ("via Ethernet1, directly connected"):
-                # printed without [distance/metric] (newer EOS, IPv4) or with distance 0
-                # (IPv6: [0/0]); a static route to Null0 ([1/0]) is not
-                pending = route if kind == "route_bare" or route["distance"] == 0 else None
-            if table is None:
-                table = tables.routes(row)
-            table.append(route)
-            route_row = row
+                raise fail(self.command, row, "a backup next hop before the route's next hop")
+        raw = v["hop"]
+        hop = self.hop_of(raw)
+        indent = line[2]
+        top = self.top
+        if kind == "backup":
+            self.last, self.chain = _backup(self.route, hop, indent, top, self.last, self.chain)
+        elif not hops:  # the first next hop line: it sets the paths' indentation
+            if self.pending is not None:
+                self.pending["directly_connected"] = _connected(raw)
+                self.pending = None
+            hops.append(hop)
+            self.top, self.last, self.chain = indent, hops, None
+        elif 0 < indent <= top:  # another path (ECMP)
+            hops.append(hop)
+            self.last, self.chain = hops, None
+        elif indent:  # indented deeper: how the path above resolves
+            self.chain = _nest(self.chain, self.last, top, indent, hop)
+        else:  # no indentation: read the nesting from the text
+            self.chain, self.last = _nest_collapsed(self.chain, hops, self.last, hop, self.shapes)
+
+    def close_route(self) -> None:
+        """End the open route (a line other than a next hop came): it must have a path."""
+        if self.hops is not None and not self.hops:
+            assert self.route_row is not None
+            raise fail(
+                self.command, self.route_row, "a route without a next hop (truncated output?)"
+            )
+        self.hops = None
+
+    def route_line(self, row: Row) -> None:
+        """A route line: opens a route, with its first next hop when the line carries it."""
+        kind, v, line = row
+        code = self.seen_codes.get(v["code"])
+        if code is None:
+            code = self.seen_codes[v["code"]] = squeeze(v["code"])
+        hops: list[Hop] = []
+        self.hops = hops
+        route = self.route = {
+            "prefix": v["prefix"],
+            "code": code,
+            "distance": int(v["distance"]) if "distance" in v else None,
+            "metric": int(v["metric"]) if "metric" in v else None,
+            "directly_connected": kind == "route_connected",
+            "next_hops": hops,
+        }
+        if "hop" in v:  # on the route line: its column is the paths' indentation
+            raw = v["hop"]
+            hops.append(self.hop_of(raw))
+            self.top, self.last, self.chain = line[2] + len(line[1]) - len(raw), hops, None
+            self.pending = None
         else:
-            tables.other(row, previous)
-            table = None  # a VRF line changes it
+            # connected when its next hop says so ("via Ethernet1, directly connected"):
+            # printed without [distance/metric] (newer EOS, IPv4) or with distance 0
+            # (IPv6: [0/0]); a static route to Null0 ([1/0]) is not
+            self.pending = route if kind == "route_bare" or route["distance"] == 0 else None
+        if self.table is None:
+            self.table = self.tables.routes(row)
+        self.table.append(route)
+        self.route_row = row
+
+    def result(self) -> RouteTable:
+        """The validated table, once every row is read."""
+        self.close_route()
+        if not self.tables.vrfs:
+            raise ParseError(self.command, None, "no routing table in the output")
+        return RouteTable.model_validate({"vrfs": self.tables.vrfs})
+
+
+def assemble_route_table(command: str, rows: Iterable[Row]) -> RouteTable:
+    """Build :class:`RouteTable` from the rows of ``show ip route`` or ``show ipv6 route``.
+
+    Hop lines, the most frequent, are tested first, and a top-level one costs one comparison
+    of indentation (:class:`_RouteReader` keeps the shared next hops and codes).
+    """
+    reader = _RouteReader(command)
+    tables = reader.tables
+    next_hop_line, route_line = reader.next_hop_line, reader.route_line
+    previous = ""
+    for row in rows:
+        kind = row[0]
+        if kind == "hop" or kind == "backup":
+            next_hop_line(row)
+        else:
+            tables.prompt.after(row)
+            reader.close_route()
+            if kind in _ROUTE_KINDS:
+                route_line(row)
+            else:
+                tables.other(row, previous)
+                reader.table = None  # a VRF line changes it
         previous = kind
-    if hops is not None and not hops:
-        assert route_row is not None
-        raise fail(command, route_row, "a route without a next hop (truncated output?)")
-    if not tables.vrfs:
-        raise ParseError(command, None, "no routing table in the output")
-    return RouteTable.model_validate({"vrfs": tables.vrfs})
+    return reader.result()
 
 
 # ------------------------------------------------------------- show running-config (router bgp)
@@ -558,83 +596,96 @@ class _Instance:
         }
 
 
-def assemble_running_config_bgp(
-    command: str, rows: Iterable[Row], *, section_only: bool
-) -> RunningConfigBgp:
-    """Build :class:`RunningConfigBgp` from the rows of a running-config (or its BGP section)."""
-    rows = list(rows)
-    if not rows:
-        if section_only:
-            return RunningConfigBgp(router_bgp=None)
-        raise ParseError(command, None, "empty output")
+def _check_config_start(command: str, rows: list[Row], *, section_only: bool) -> None:
+    """Refuse text that is not a running-config (or, ``section_only``, its BGP section)."""
     if section_only and rows[0].kind != "router_bgp":
         raise fail(command, rows[0], "the section does not start with 'router bgp'")
     if not section_only and not any(r.kind in ("comment", "router_bgp") for r in rows):
         # EOS separates every block of a running-config with "!": text without one is not it
         raise fail(command, rows[0], "not a running-config (no '!' separator, no router bgp)")
-    indented = any(r.line.indent > 0 for r in rows)
-    glob: _Instance | None = None
-    vrfs: dict[str, _Instance] = {}
-    inst: _Instance | None = None  # current instance inside router bgp, None outside
-    af: dict[str, Any] | None = None
-    ctx: list[tuple[str, int]] = []  # open sub-blocks: ("vrf"|"af", indent)
-    bgp_indent = 0
-    banner = False
 
-    for row in rows:
+
+class _BgpConfigReader:
+    """Where a running-config line falls (outside ``router bgp``, a VRF, an address family).
+
+    ``indented``: the text keeps its indentation (blocks end where it does); without it, a
+    line ends the block when its first word is not a BGP statement.
+    """
+
+    def __init__(self, command: str, *, indented: bool) -> None:
+        self.command = command
+        self.indented = indented
+        self.glob: _Instance | None = None
+        self.vrfs: dict[str, _Instance] = {}
+        self.inst: _Instance | None = None  # current instance inside router bgp, None outside
+        self.af: dict[str, Any] | None = None
+        self.ctx: list[tuple[str, int]] = []  # open sub-blocks: ("vrf"|"af", indent)
+        self.bgp_indent = 0
+        self.banner = False
+
+    def leave_blocks(self, row: Row) -> None:
+        """Close the blocks (router bgp, vrf, address family) that ``row`` is outside of."""
+        kind, indent = row.kind, row.line.indent
+        if self.indented:
+            if indent <= self.bgp_indent:
+                self.inst = None
+                return
+            while self.ctx and indent <= self.ctx[-1][1]:
+                if self.ctx.pop()[0] == "vrf":
+                    assert self.glob is not None
+                    self.inst = self.glob
+                self.af = None
+            return
+        word = row.line.text.split(" ", 1)[0]
+        if kind in ("vrf_instance", "router_bgp") or (
+            kind in ("other", "text") and word not in BGP_WORDS
+        ):
+            self.inst = None
+
+    def outside(self, row: Row) -> None:
+        """A line outside ``router bgp``: a new block, a banner, or nothing of ours."""
+        kind = row.kind
+        if kind == "router_bgp":
+            if self.glob is not None:
+                raise fail(self.command, row, "a second router bgp block")
+            self.glob = self.inst = _Instance(asn(row.values["asn"]))
+            self.bgp_indent, self.af, self.ctx = row.line.indent, None, []
+        elif kind == "text" and row.line.indent == 0:
+            raise fail(self.command, row, "not a configuration line")
+        elif kind == "other" and row.line.text.startswith("banner "):
+            self.banner = True
+
+    def block(self, row: Row, inst: _Instance, glob: _Instance) -> None:
+        """A line opening or closing a ``vrf`` or ``address-family`` block."""
         kind, v, indent = row.kind, row.values, row.line.indent
-        if banner:
-            banner = row.line.text != "EOF"
-            continue
-        if inst is not None:
-            if indented:
-                if indent <= bgp_indent:
-                    inst = None
-                else:
-                    while ctx and indent <= ctx[-1][1]:
-                        if ctx.pop()[0] == "vrf":
-                            assert glob is not None
-                            inst = glob
-                        af = None
-            else:
-                word = row.line.text.split(" ", 1)[0]
-                if kind in ("vrf_instance", "router_bgp") or (
-                    kind in ("other", "text") and word not in BGP_WORDS
-                ):
-                    inst = None
-        if inst is None:
-            if kind == "router_bgp":
-                if glob is not None:
-                    raise fail(command, row, "a second router bgp block")
-                glob = inst = _Instance(asn(v["asn"]))
-                bgp_indent, af, ctx = indent, None, []
-            elif kind == "text" and indent == 0:
-                raise fail(command, row, "not a configuration line")
-            elif kind == "other" and row.line.text.startswith("banner "):
-                banner = True
-            continue
-        assert glob is not None
         if kind == "vrf":
-            if inst is not glob and not indented:
+            if inst is not glob and not self.indented:
                 inst = glob
             if inst is not glob:
-                raise fail(command, row, "a vrf block inside a vrf block")
-            if v["vrf"] in vrfs:
-                raise fail(command, row, f"VRF {v['vrf']!r} appears twice")
-            inst = vrfs[v["vrf"]] = _Instance(glob.data["asn"])
-            af = None
-            ctx = [("vrf", indent)]
+                raise fail(self.command, row, "a vrf block inside a vrf block")
+            if v["vrf"] in self.vrfs:
+                raise fail(self.command, row, f"VRF {v['vrf']!r} appears twice")
+            self.inst = self.vrfs[v["vrf"]] = _Instance(glob.data["asn"])
+            self.af = None
+            self.ctx = [("vrf", indent)]
         elif kind == "af":
             afi = squeeze(v["afi"])
-            af = inst.data["address_families"].setdefault(afi, {"activate": []})
-            if not indented:
-                ctx = [c for c in ctx if c[0] != "af"]
-            ctx.append(("af", indent))
-        elif kind == "exit":
-            if ctx:
-                if ctx.pop()[0] == "vrf":
-                    inst = glob
-                af = None
+            self.af = inst.data["address_families"].setdefault(afi, {"activate": []})
+            if not self.indented:
+                self.ctx = [c for c in self.ctx if c[0] != "af"]
+            self.ctx.append(("af", indent))
+        elif self.ctx:  # exit
+            if self.ctx.pop()[0] == "vrf":
+                self.inst = glob
+            self.af = None
+
+    def statement(self, row: Row) -> None:
+        """A line inside ``router bgp`` (the default instance, a VRF or an address family)."""
+        inst, glob = self.inst, self.glob
+        assert inst is not None and glob is not None
+        kind, v = row.kind, row.values
+        if kind in ("vrf", "af", "exit"):
+            self.block(row, inst, glob)
         elif kind == "router_id":
             inst.data["router_id"] = v["router_id"]
         elif kind == "maximum_paths":
@@ -649,18 +700,45 @@ def assemble_running_config_bgp(
                 }
             )
         elif kind == "nb_activate":
-            if af is not None and v["peer"] not in af["activate"]:
-                af["activate"].append(v["peer"])
+            if self.af is not None and v["peer"] not in self.af["activate"]:
+                self.af["activate"].append(v["peer"])
         elif kind.startswith("nb_"):
-            _neighbor_statement(command, row, inst)
+            _neighbor_statement(self.command, row, inst)
         elif kind == "text":
-            raise fail(command, row, "not a BGP configuration statement")
+            raise fail(self.command, row, "not a BGP configuration statement")
         # comment, other, no_activate: nothing to record
-    if glob is None:
-        return RunningConfigBgp(router_bgp=None)
-    data = glob.dump()
-    data["vrfs"] = {name: vrf.dump() for name, vrf in vrfs.items()}
-    return RunningConfigBgp.model_validate({"router_bgp": data})
+
+    def result(self) -> RunningConfigBgp:
+        """The validated BGP configuration, once every row is read."""
+        if self.glob is None:
+            return RunningConfigBgp(router_bgp=None)
+        data = self.glob.dump()
+        data["vrfs"] = {name: vrf.dump() for name, vrf in self.vrfs.items()}
+        return RunningConfigBgp.model_validate({"router_bgp": data})
+
+
+def assemble_running_config_bgp(
+    command: str, rows: Iterable[Row], *, section_only: bool
+) -> RunningConfigBgp:
+    """Build :class:`RunningConfigBgp` from the rows of a running-config (or its BGP section)."""
+    rows = list(rows)
+    if not rows:
+        if section_only:
+            return RunningConfigBgp(router_bgp=None)
+        raise ParseError(command, None, "empty output")
+    _check_config_start(command, rows, section_only=section_only)
+    reader = _BgpConfigReader(command, indented=any(r.line.indent > 0 for r in rows))
+    for row in rows:
+        if reader.banner:
+            reader.banner = row.line.text != "EOF"
+            continue
+        if reader.inst is not None:
+            reader.leave_blocks(row)
+        if reader.inst is None:
+            reader.outside(row)
+        else:
+            reader.statement(row)
+    return reader.result()
 
 
 def _neighbor_statement(command: str, row: Row, inst: _Instance) -> None:

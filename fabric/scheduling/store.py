@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,14 +36,17 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     create_engine,
+    event,
     select,
     update,
 )
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import ExceptionContext
 
 from fabric.paths import ProjectPaths
 from fabric.process import pid_alive
 from fabric.scheduling.timespec import from_utc_iso, to_utc_iso
+from fabric.state_db import StateDBError, prepare_state_db
 
 #: SQLite busy timeout (seconds): writers from several processes wait instead of failing.
 BUSY_TIMEOUT = 30.0
@@ -90,12 +94,20 @@ def state_db_path(paths: ProjectPaths) -> Path:
 def open_engine(paths: ProjectPaths) -> Engine:
     """An engine on the state database, creating the file with mode 0600 if needed."""
     db = state_db_path(paths)
-    db.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(db, os.O_CREAT | os.O_RDWR, 0o600)
-    os.close(fd)
-    if db.stat().st_mode & 0o077:
-        os.chmod(db, 0o600)
+    prepare_state_db(db)  # ours, versioned, 0600: checked before SQLAlchemy touches it
     engine = create_engine(f"sqlite:///{db}", connect_args={"timeout": BUSY_TIMEOUT})
+
+    def damaged(context: ExceptionContext) -> None:
+        # a file damaged after the check (a flipped page, text that is not UTF-8): one line
+        # naming it instead of SQLAlchemy's traceback; constraint errors stay what they are
+        exc = context.original_exception
+        if isinstance(exc, UnicodeDecodeError) or type(exc) in (
+            sqlite3.DatabaseError,
+            sqlite3.OperationalError,
+        ):
+            raise StateDBError(f"{db}: state database error: {exc}") from None
+
+    event.listen(engine, "handle_error", damaged)
     metadata.create_all(engine)
     return engine
 

@@ -21,6 +21,7 @@ import yaml
 
 from fabric.errors import UsageError
 from fabric.models.intent import Intent, Node, PeerData, Switch, supported_fields
+from fabric.userfiles import describe_os_error
 
 CALICO_GROUP = "projectcalico.org/v3"
 #: Name of the Kubernetes Secret (namespace calico-system) holding BGP passwords.
@@ -64,7 +65,8 @@ def _template(templates: Templates, name: str) -> jinja2.Template:
     """Template ``name`` from the first folder that has it.
 
     Raises:
-        UsageError: no folder has it (naming the template and the folders).
+        UsageError: no folder has it (naming the template and the folders), or it cannot be
+            read or compiled (not UTF-8, a syntax error: naming the file and line).
     """
     folders = (templates,) if isinstance(templates, Path) else tuple(templates)
     try:
@@ -72,12 +74,39 @@ def _template(templates: Templates, name: str) -> jinja2.Template:
     except jinja2.TemplateNotFound:
         where = " or ".join(str(f) for f in folders)
         raise UsageError(f"template {name} not found (looked in {where})") from None
+    except jinja2.TemplateSyntaxError as exc:  # an operator's template: one line, file and line
+        raise UsageError(
+            f"template {exc.filename or name}: line {exc.lineno}: {exc.message}"
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"template {name}: not UTF-8 text: invalid byte 0x{exc.object[exc.start]:02x} "
+            f"at offset {exc.start}"
+        ) from None
+    except OSError as exc:  # a directory where the file should be, a symlink loop ...
+        raise UsageError(f"template {name}: {describe_os_error(exc)}") from None
 
 
-def _parse(text: str) -> dict[str, Any]:
-    body = yaml.load(text, Loader=_YAML_LOADER)  # a SafeLoader (libyaml)
+def _render(tpl: jinja2.Template, **context: Any) -> str:
+    """``tpl`` rendered; a failure inside an operator's template is a one-line UsageError.
+
+    Raises:
+        UsageError: an undefined variable (StrictUndefined), a filter given the wrong type ...
+    """
+    try:
+        return tpl.render(**context)
+    except (jinja2.TemplateError, TypeError, ValueError, AttributeError, LookupError) as exc:
+        raise UsageError(f"template {tpl.name}: {type(exc).__name__}: {exc}") from None
+
+
+def _parse(text: str, name: str = "") -> dict[str, Any]:
+    try:
+        body = yaml.load(text, Loader=_YAML_LOADER)  # a SafeLoader (libyaml)
+    except yaml.YAMLError as exc:
+        words = " ".join(str(exc).split())  # one line: PyYAML's message spans several
+        raise UsageError(f"template {name} rendered invalid YAML: {words}") from None
     if not isinstance(body, dict):
-        raise TypeError(f"template did not render a mapping: {text[:80]!r}")
+        raise UsageError(f"template {name} did not render a mapping: {text[:80]!r}")
     return body
 
 
@@ -105,14 +134,14 @@ def render_switch_config(
     """
     ref = switch.data.bgp_password_ref
     values = {ref: (secrets or {}).get(ref, mask_secret(ref))} if ref else {}
-    return _template(templates, "arista_eos/bgp.j2").render(switch=switch, secrets=values)
+    return _render(_template(templates, "arista_eos/bgp.j2"), switch=switch, secrets=values)
 
 
 def _peer_object(
     tpl: jinja2.Template, host: str, peer: PeerData, node: str | None, fields: frozenset[str]
 ) -> CalicoObject:
-    text = tpl.render(peer=peer, node=node, secret_name=BGP_SECRET_NAME, fields=fields)
-    return CalicoObject(host, "BGPPeer", peer.name, _parse(text), text)
+    text = _render(tpl, peer=peer, node=node, secret_name=BGP_SECRET_NAME, fields=fields)
+    return CalicoObject(host, "BGPPeer", peer.name, _parse(text, str(tpl.name)), text)
 
 
 def render_calico_objects(intent: Intent, templates: Templates) -> list[CalicoObject]:
@@ -127,10 +156,10 @@ def render_calico_objects(intent: Intent, templates: Templates) -> list[CalicoOb
     config_fields = supported_fields("BGPConfiguration", cal.version)
     peer_fields = supported_fields("BGPPeer", cal.version)
     out: list[CalicoObject] = []
-    text = _template(templates, "calico/bgpconfiguration.yaml.j2").render(
-        calico=cal, fields=config_fields
-    )
-    out.append(CalicoObject(intent.cluster.name, "BGPConfiguration", "default", _parse(text), text))
+    config_tpl = _template(templates, "calico/bgpconfiguration.yaml.j2")
+    text = _render(config_tpl, calico=cal, fields=config_fields)
+    body = _parse(text, str(config_tpl.name))
+    out.append(CalicoObject(intent.cluster.name, "BGPConfiguration", "default", body, text))
     node_tpl = _template(templates, "calico/node.yaml.j2")
     for node in intent.nodes:
         if node.as_override is not None:
@@ -146,8 +175,8 @@ def render_calico_objects(intent: Intent, templates: Templates) -> list[CalicoOb
 
 def _node_object(tpl: jinja2.Template, intent: Intent, node: Node) -> CalicoObject:
     prefix_len = intent.switch(node.tor).data.svi.network.prefixlen
-    text = tpl.render(node=node, prefix_len=prefix_len)
-    return CalicoObject(node.name, "Node", node.name, _parse(text), text)
+    text = _render(tpl, node=node, prefix_len=prefix_len)
+    return CalicoObject(node.name, "Node", node.name, _parse(text, str(tpl.name)), text)
 
 
 def dump_documents(objects: list[CalicoObject]) -> str:

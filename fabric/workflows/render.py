@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fabric import userfiles
 from fabric.errors import Issue, UsageError
 from fabric.intent import load_intent
 from fabric.inventory import RawInventory
@@ -145,7 +146,8 @@ def render_all(
 
     Raises:
         ValidationError: the intent is invalid (nothing is written).
-        UsageError: a ``limit`` name is neither a host nor a group (nothing is written).
+        UsageError: a ``limit`` name is neither a host nor a group (nothing is written), or
+            ``out`` cannot be written (naming the path).
     """
     report = load_intent(paths, strict=strict)
     intent, raw = report.intent, report.raw
@@ -159,13 +161,14 @@ def render_all(
         by_host.setdefault(obj.host, []).append(obj)
 
     def write(host: str, kind: str, name: str, text: str, count: int) -> None:
-        d = out / host
-        d.mkdir(parents=True, exist_ok=True)
-        p = d / name
+        p = out / host / name
         data = text.encode()
-        changed = not p.is_file() or p.read_bytes() != data
+        try:
+            changed = not p.is_file() or p.read_bytes() != data
+        except OSError:  # a folder in the file's place ...: writing says what is wrong
+            changed = True
         if changed:
-            p.write_bytes(data)
+            userfiles.write_output(p, data, f"the render of {host}")
         result.artifacts.append(Artifact(host, kind, p, count, len(data), changed))
 
     for host in [intent.cluster.name, *(n.name for n in intent.nodes)]:
