@@ -296,7 +296,7 @@ def test_killed_between_commit_and_confirm_then_rollback_from_another_process(en
     proc = _fabric(
         env,
         # a timer long enough for the preview below to start, read and diff on a loaded machine
-        "run", "deploy", "--lab", "--commit", "--revert-in", "10", "--gate-timeout", "10",
+        "run", "deploy", "--lab", "--commit", "--revert-in", "20", "--gate-timeout", "10",
         "--db", str(env.db), "--inventory", inv,
         FABRIC_DEPLOY_KILL_AT="before-confirm",
     )  # fmt: skip
@@ -311,7 +311,7 @@ def test_killed_between_commit_and_confirm_then_rollback_from_another_process(en
     assert preview.returncode == 0, preview.stderr
     assert "will be aborted" in preview.stdout and "-   maximum-paths 2" in preview.stdout
     # The switch's own timer reverts it.
-    assert wait_for(lambda: env.lab.switch_running_config(SW) == env.state["seed_running"], 14)
+    assert wait_for(lambda: env.lab.switch_running_config(SW) == env.state["seed_running"], 25)
     # The Calico change stays until a rollback restores it, from yet another process.
     done = _fabric(
         env, "run", "rollback", "--run", run.id, "--commit", "--lab", "--db", str(env.db),
