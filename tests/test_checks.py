@@ -617,6 +617,7 @@ def test_catalog_of_the_run_definition_loads() -> None:
         "VerifyNodeBgpPeers",
         "VerifyBgpSessionEnds",
         "VerifySwitchRoutes",
+        "VerifyNodeRedundancy",
         "VerifySwitchConfigDrift",
         "VerifyCalicoObjectDrift",
     ]

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Literal
 
+from fabric.checks.expect import Expectations
 from fabric.errors import Issue
 from fabric.models.intent import Intent, Node, PeerData, Switch
 from fabric.models.observed import (
@@ -36,6 +37,7 @@ _DERIVED_FROM_CLUSTER = (
     "calico_node_addresses",
     "pods_outside_blocks",
     "expected_advertisements",
+    "expectations",
 )
 
 
@@ -82,6 +84,9 @@ class Evidence:
         failures: hosts that could not be reached or parsed.
         scope: the hosts to judge (None: every host of the intent). The deploy gate judges
             only the hosts it is still waiting for.
+        settled: the switches whose configuration is expected in place (None: all). A
+            rolling deploy's gate leaves out the switches of later batches: sessions and
+            routes towards them are not judged yet.
     """
 
     intent: Intent
@@ -93,6 +98,7 @@ class Evidence:
     cluster: ObservedCluster | None = None
     failures: dict[str, HostFailure] = field(default_factory=dict)
     scope: frozenset[str] | None = None
+    settled: frozenset[str] | None = None
     _peers_by_labels: dict[tuple[tuple[str, str], ...], list[PeerData]] = field(
         default_factory=dict, repr=False, compare=False
     )
@@ -125,11 +131,49 @@ class Evidence:
 
     @cached_property
     def nodes_by_switch(self) -> dict[str, list[Node]]:
-        """Intent nodes grouped by the switch they peer with."""
+        """Intent nodes grouped by the switches they peer with (a dual-homed node twice)."""
         out: dict[str, list[Node]] = defaultdict(list)
         for n in self.intent.nodes:
-            out[n.tor].append(n)
+            for tor in n.tors:
+                out[tor].append(n)
         return dict(out)
+
+    def is_settled(self, switch: str) -> bool:
+        """Whether ``switch``'s configuration is expected in place (see ``settled``)."""
+        return self.settled is None or switch in self.settled
+
+    def settled_tors(self, node: Node) -> list[str]:
+        """The switches ``node`` peers with whose configuration is expected in place."""
+        return [t for t in node.tors if self.is_settled(t)]
+
+    @cached_property
+    def peerings(self) -> dict[str, dict[str, str]]:
+        """Node-to-node sessions of ``peer_selector`` peers (node -> peer node -> BGPPeer)."""
+        return self.intent.node_peerings()
+
+    @cached_property
+    def expectations(self) -> Expectations | None:
+        """What each switch should receive from each node (None: the cluster was not read)."""
+        adverts = self.expected_advertisements
+        if adverts is None:
+            return None
+        return Expectations(self.intent, adverts, self.peers_for)
+
+    def expected_received(self, switch: Switch, node: Node) -> set[str] | None:
+        """The prefixes ``switch`` should receive from ``node`` (None: cannot tell)."""
+        exp = self.expectations
+        return None if exp is None else exp.received(switch, node)
+
+    def expected_routes(self, switch: Switch) -> dict[str, set[str]] | None:
+        """Each prefix ``switch`` should route and the neighbor addresses that send it."""
+        out: dict[str, set[str]] = {}
+        for node in self.nodes_by_switch.get(switch.name, []):
+            got = self.expected_received(switch, node)
+            if got is None:
+                return None
+            for pfx in got:
+                out.setdefault(pfx, set()).add(str(node.bgp_ip))
+        return out
 
     @cached_property
     def switch_by_name(self) -> dict[str, Switch]:

@@ -39,6 +39,7 @@ GATE_CHECKS: list[dict[str, Any]] = [
     {"VerifySwitchBgpNeighbors": {"check_prefixes": False, "fail_on_unexpected": False}},
     {"VerifySwitchRoutes": {"check_pods": False}},
     {"VerifyNodeBgpPeers": {"fail_on_unexpected": False}},
+    {"VerifyNodeRedundancy": {}},
 ]
 
 _OK = (Status.PASS, Status.SKIP, Status.WARN)
@@ -88,6 +89,8 @@ class Gate:
         progress: the deploy's progress callback.
         on_results: the per-phase Nornir results callback.
         count: the per-host progress callback.
+        settled: the switches whose configuration is in place (None: all); a rolling
+            deploy's batch leaves out later batches, whose sessions are not judged yet.
     """
 
     nr: Nornir
@@ -97,6 +100,7 @@ class Gate:
     progress: ProgressFn | None = None
     on_results: ResultsFn | None = None
     count: CountFn | None = None
+    settled: frozenset[str] | None = None
 
     def _say(self, msg: str) -> None:
         if self.progress is not None:
@@ -108,8 +112,8 @@ class Gate:
             return self._wait(timeout, interval)
 
     def _wait(self, timeout: float, interval: float) -> GateResult:
-        evidence = Evidence(intent=self.intent)
-        tors = {n.name: {n.tor} for n in self.intent.nodes}
+        evidence = Evidence(intent=self.intent, settled=self.settled)
+        tors = {n.name: set(n.tors) for n in self.intent.nodes}
         pending = set(self.switches) | set(self.nodes)
         total = len(pending)
         problems: dict[str, list[str]] = {h: ["not checked yet"] for h in pending}
@@ -123,9 +127,9 @@ class Gate:
         while True:
             result.polls += 1
             poll.run({h: "switch" for h in pending & self.switches})
-            # A node is read once its switches are healthy (in this same poll when they just
-            # passed): reading 1,000 nodes while their switches still converge would only
-            # repeat what the switches already say.
+            # A node is read once all its switches are healthy (both ToRs of a pair; in this
+            # same poll when they just passed): reading 1,000 nodes while their switches still
+            # converge would only repeat what the switches already say.
             poll.run({n: "calico_node" for n in pending & self.nodes if not tors[n] & pending})
             left = deadline - time.monotonic()
             self._say(f"{total - len(pending)}/{total} host(s) healthy, {max(left, 0):.0f}s left")
