@@ -224,6 +224,7 @@ def test_save_raw_then_offline_gives_the_same_verdicts(
         f"{SW}/show_ip_route.txt",
         f"{SW}/show_running-config.txt",
         f"{CL}/bgpconfigurations.json",
+        f"{CL}/bgpfilters.json",
         f"{CL}/bgppeers.json",
         f"{CL}/blockaffinities.json",
         f"{CL}/calico_nodes.json",
