@@ -49,9 +49,9 @@ def _groups(topo: Topology) -> list[_Group]:
         of_switch[sw.name] = group
     for n in topo.nodes:
         rack = groups.get(f"rack {n.rack}") if n.rack else None
-        group = rack or of_switch.get(n.tors[0] if n.tors else n.tor)
-        if group is not None:
-            group.nodes.append(n)
+        home = rack or of_switch.get(n.tors[0] if n.tors else n.tor)
+        if home is not None:
+            home.nodes.append(n)
     return list(groups.values())
 
 
@@ -149,15 +149,20 @@ def _svg_compact(topo: Topology) -> tuple[list[str], int, int]:
                 f"{escape(sw.name)}</title></rect>"
             )
         for k, node in enumerate(group.nodes):
-            s = worst_of.get(node.name)
-            colour = COLOUR[s.status] if s else COLOUR[Status.SKIP]
+            worst = worst_of.get(node.name)
+            colour = COLOUR[worst.status] if worst else COLOUR[Status.SKIP]
             cx = x + (k % per_col) * _DOT + _DOT / 2
             cy = 30 + (k // per_col) * _DOT + _DOT / 2
             height = max(height, int(cy) + 20)
-            tip = f"{node.name}: switch {s.switch_state}, node {s.node_state}" if s else node.name
+            tip = (
+                f"{node.name}: switch {worst.switch_state}, node {worst.node_state}"
+                if worst
+                else node.name
+            )
+            cls = worst.status.value if worst else "skip"
             parts.append(
                 f'<circle cx="{cx:.0f}" cy="{cy:.0f}" r="3" fill="{colour}" class="session '
-                f's-{s.status.value if s else "skip"}"><title>{escape(tip)}</title></circle>'
+                f's-{cls}"><title>{escape(tip)}</title></circle>'
             )
         x += per_col * _DOT + 6
     return parts, x, height

@@ -30,6 +30,8 @@ class HostReport:
     error: str | None = None
     diff: str = ""
     failure: FailureKind | None = None
+    #: The batch of a rolling deploy the host was in (None: not rolling).
+    batch: int | None = None
 
     def note(self, text: str) -> None:
         """Add ``text`` to the row's error (kept when there is one already)."""
@@ -47,6 +49,7 @@ class HostReport:
             "error": self.error,
             "failure": self.failure,
             "diff": self.diff,
+            "batch": self.batch,
         }
 
 
