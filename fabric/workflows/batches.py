@@ -168,6 +168,14 @@ class Rollout:
             if n.name in self.nodes
             and (switches & set(n.tors) or (k == 0 and not every & set(n.tors)))
         }
+        # the nodes' other ToRs, already in place, are read too: redundancy is judged on both
+        switches |= {
+            t
+            for n in self.intent.nodes
+            if n.name in nodes
+            for t in n.attached
+            if settled is None or t in settled
+        }
         problems = self.run.gate(switches, nodes, settled)
         if problems:
             return f"health gate failed: {len(problems)} problem(s), first: {problems[0]}"
