@@ -164,15 +164,20 @@ class Evidence:
         exp = self.expectations
         return None if exp is None else exp.received(switch, node)
 
-    def expected_routes(self, switch: Switch) -> dict[str, set[str]] | None:
-        """Each prefix ``switch`` should route and the neighbor addresses that send it."""
-        out: dict[str, set[str]] = {}
+    def expected_routes(self, switch: Switch) -> dict[str, dict[str, bool]] | None:
+        """Each prefix ``switch`` should route, by the neighbor addresses that send it.
+
+        Each sender comes with whether it ties with the prefix's origin (a relay as cheap as
+        the origin itself: the switch may route through either).
+        """
+        exp = self.expectations
+        if exp is None:
+            return None
+        out: dict[str, dict[str, bool]] = {}
         for node in self.nodes_by_switch.get(switch.name, []):
-            got = self.expected_received(switch, node)
-            if got is None:
-                return None
-            for pfx in got:
-                out.setdefault(pfx, set()).add(str(node.bgp_ip))
+            tied = exp.tied(switch, node)
+            for pfx in exp.received(switch, node):
+                out.setdefault(pfx, {})[str(node.bgp_ip)] = pfx in tied
         return out
 
     @cached_property

@@ -60,6 +60,7 @@ class Expectations:
     peers_for: Callable[[Node], list[PeerData]]
     _learned: dict[str, set[str]] = field(default_factory=dict)
     _received: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    _tied: dict[tuple[str, str], set[str]] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ node-to-node
 
@@ -142,8 +143,11 @@ class Expectations:
             return hit
         ebgp = node.as_number != switch.data.asn
         got = set(self.advertisements.get(node.name, set()))
+        tied: set[str] = set()
         if ebgp or node.is_route_reflector:
-            got |= self.learned_over_ibgp(node.name)
+            # as long an AS path as the origin's own: a tie with it at the switch
+            tied = self.learned_over_ibgp(node.name) - got
+            got |= tied
         if ebgp:
             got |= self._from_other_switches(node, switch)
         peer = self._peer_to(node, switch)
@@ -157,4 +161,14 @@ class Expectations:
             if verdict is True or (verdict is None and any(net.subnet_of(a) for a in allowed)):
                 out.add(pfx)
         self._received[key] = out
+        self._tied[key] = tied & out
         return out
+
+    def tied(self, switch: Switch, node: Node) -> set[str]:
+        """The relayed prefixes ``node`` sends ``switch`` as cheaply as their origins do.
+
+        A node re-advertising, over eBGP, a route it learned over iBGP (the mesh) sends it with
+        an AS path as long as the origin's own: the switch may route it through either.
+        """
+        self.received(switch, node)
+        return self._tied[(switch.name, node.name)]

@@ -100,9 +100,9 @@ class VerifySwitchRoutes(Check[SwitchRoutesInput]):
         sw: str,
         table: dict[str, Route],
         blocks: dict[str, list[IPNetwork]],
-        expected: dict[str, set[str]],
+        expected: dict[str, dict[str, bool]],
     ) -> None:
-        """Every block the switch should learn: via its node, else via a relaying neighbor."""
+        """Every block the switch should learn: via its node (or a tied relay), else a relay."""
         direct = {n.name for n in state.nodes_by_switch.get(sw, [])}
         for node in state.intent.nodes:
             for block in blocks.get(node.name, []):
@@ -110,7 +110,9 @@ class VerifySwitchRoutes(Check[SwitchRoutesInput]):
                 senders = expected.get(prefix)
                 if not senders:
                     continue
-                hops = {str(node.bgp_ip)} if node.name in direct else senders
+                hops = set(senders)
+                if node.name in direct:
+                    hops = {str(node.bgp_ip)} | {a for a, tie in senders.items() if tie}
                 self._expect_via(out, sw, table, prefix, node.name, hops)
 
     @staticmethod
@@ -145,12 +147,12 @@ class VerifySwitchRoutes(Check[SwitchRoutesInput]):
         out: HostFindings,
         sw: str,
         table: dict[str, Route],
-        expected: dict[str, set[str]],
+        expected: dict[str, dict[str, bool]],
     ) -> None:
         max_paths = state.switch_by_name[sw].data.maximum_paths
         for cidr in state.service_cidrs:
             prefix = str(cidr)
-            advertisers = expected.get(prefix, set())
+            advertisers = set(expected.get(prefix, {}))
             if not advertisers:
                 continue
             subject = f"service {prefix}"
