@@ -21,15 +21,15 @@ class NodeRedundancyInput(CheckInput):
 
 @register
 class VerifyNodeRedundancy(Check[NodeRedundancyInput]):
-    """Every node cabled to several ToRs is reachable through each of them.
+    """Every node is reachable through each ToR it is cabled to (both ToRs of a pair).
 
     A node is reachable through a ToR when that ToR routes every IPAM block the node owns
     (``show ip route``), whether it learned them from the node itself or through a route
-    reflector. One finding per node cabled to two or more ToRs (its ``tors``, else its rack's
-    switches), reported on the node.
-    Pass: every ToR (or ``min_tors`` of them) routes the node's blocks. Fail: the node is
-    reachable through one ToR only (the lost ToRs named), or through none. Skip: the node owns
-    no block yet. Error: a ToR or the cluster was not collected.
+    reflector. One finding per node, reported on the node, over the ToRs it is cabled to (its
+    ``tors``, else its rack's switches; a single-homed node has one).
+    Pass: every ToR (or ``min_tors`` of them) routes the node's blocks. Fail: a dual-homed node
+    is reachable through one ToR only (the lost ToRs named), or a node through none. Skip: the
+    node owns no block yet. Error: a ToR or the cluster was not collected.
     """
 
     name = "VerifyNodeRedundancy"
@@ -41,7 +41,7 @@ class VerifyNodeRedundancy(Check[NodeRedundancyInput]):
         blocks = state.blocks_by_node
         for node in state.judged_nodes:
             tors = [t for t in node.attached if state.is_settled(t)]
-            if len(tors) < 2:
+            if not tors:
                 continue
             out.touch(node.name)
             if blocks is None:
