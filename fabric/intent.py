@@ -1100,8 +1100,9 @@ def _check_peer_target(
 ) -> None:
     """The peer's IP is a switch's SVI, with that switch's AS and the same password setting."""
     p, w = ref.peer, ref.where
-    if p.peer_ip is None:  # a peer_selector peer: other nodes, no switch (or reported)
-        ref.bad = p.peer_selector is None
+    if p.peer_ip is None or p.peer_selector is not None:
+        # a peer_selector peer: other nodes, no switch (a peer with both is reported)
+        ref.bad = p.peer_selector is None or p.peer_ip is not None
         return
     sw = by_svi.get(p.peer_ip)
     if sw is None:
@@ -1230,6 +1231,7 @@ def _check_peer_coverage(
         for ref, certain in applicable[node.name]:
             if ref.bad:
                 reached.update(node.tors)  # already reported on the peer itself
+                relayed = True
                 continue
             if ref.peer.peer_selector is not None:
                 relayed = True  # node-to-node sessions (route reflectors) replace the mesh
