@@ -30,7 +30,7 @@ import base64
 import binascii
 import ipaddress
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -892,6 +892,23 @@ def _switch_sessions(
     return out
 
 
+def _policy_key(
+    rules_by_name: Mapping[str, tuple[list[_Rule], list[_Rule]]],
+    names: tuple[str, ...],
+    exportable: tuple[IPv4Net, ...],
+) -> Hashable:
+    """What a node session's policies are (for the propagation cache)."""
+    rules = tuple(
+        (
+            name,
+            tuple(rules_by_name.get(name, ([], []))[0]),
+            tuple(rules_by_name.get(name, ([], []))[1]),
+        )
+        for name in names
+    )
+    return ("calico", rules, exportable)
+
+
 def _policy(
     rules_by_name: Mapping[str, tuple[list[_Rule], list[_Rule]]],
     names: tuple[str, ...],
@@ -925,8 +942,8 @@ class _Speakers:
             self.out["s:" + sname] = Speaker(
                 id="s:" + sname,
                 asn=snap.bgp.asn,
-                router_id=_router_id(snap) or sname,
-                valid=_resolvable(snap),
+                router_id=_router_id(snap) or "0.0.0.0",
+                connected=[net for _n, _a, net in _l3(snap)],
                 observed=True,
             )
         cal = derived.cal
@@ -970,6 +987,7 @@ class _Speakers:
             allowas=allowas,
             export=_policy(rules, filters, 1, self.derived.exportable),
             import_=_policy(rules, filters, 0),
+            key=_policy_key(rules, filters, self.derived.exportable),
         )
 
     def node_node(self, a: NodeFacts, b: NodeFacts, link: _NodeLink | None) -> None:
@@ -990,17 +1008,8 @@ class _Speakers:
                 allowas=allowas,
                 export=_policy(rules, filters, 1, self.derived.exportable),
                 import_=_policy(rules, filters, 0),
+                key=_policy_key(rules, filters, self.derived.exportable),
             )
-
-
-def _resolvable(snap: SwitchSnapshot) -> Callable[[Path], bool]:
-    nets = [net for _n, _a, net in _l3(snap)]
-
-    def valid(path: Path) -> bool:
-        hop = _addr(path.next_hop)
-        return hop is not None and any(hop in n for n in nets)
-
-    return valid
 
 
 def _iface_addr(snap: SwitchSnapshot, ip: IPv4Addr) -> IPv4Addr | None:
@@ -1081,6 +1090,10 @@ def compute(world: World, now: float) -> SimResult:
     )
 
 
+def _net_order(net: IPv4Net) -> tuple[int, int]:
+    return (int(net.network_address), net.prefixlen)
+
+
 def _switch_view(
     snap: SwitchSnapshot,
     rows: list[_SwitchRow] | None,
@@ -1090,45 +1103,66 @@ def _switch_view(
     """``show ip bgp summary`` rows and the BGP routes of one switch."""
     if snap.bgp is None or rows is None or speaker is None:
         return SwitchBgpView(router_id=_router_id(snap), local_as=None)
-    rib_in = outcome.rib_in[speaker.id]
+    rib_in = outcome.rib_in.get(speaker.id, {})
+    order = sorted(rib_in, key=_net_order)
     by_sender: dict[str, dict[IPv4Net, Path]] = {}
-    for net, paths in rib_in.items():
-        for sender, path in paths.items():
+    for net in order:
+        for sender, path in rib_in[net].items():
             by_sender.setdefault(sender, {})[net] = path
+    best = sorted(outcome.best.get(speaker.id, {}).items(), key=lambda kv: _net_order(kv[0]))
     peers: list[PeerState] = []
     for row in rows:
         sid = "n:" + row.node.name if row.node is not None else ""
         got = by_sender.get(sid, {}) if row.state == "Established" else {}
-        received = tuple(sorted(got))
         advertised: tuple[IPv4Net, ...] | None = None
-        if sid in speaker.sessions:
-            sess = speaker.sessions[sid]
-            advertised = tuple(
-                net
-                for net, best in sorted(outcome.best[speaker.id].items())
-                if _sends(speaker, sess, best)
-            )
+        sess = speaker.sessions.get(sid)
+        if sess is not None:
+            advertised = tuple(net for net, b in best if _sends(speaker, sess, b))
         peers.append(
             PeerState(
                 neighbor=row.address,
                 remote_as=row.nb.remote_as or 0,
                 state=row.state,
                 since=row.since,
-                prefixes_received=len(received),
-                prefixes_accepted=len(received),
+                prefixes_received=len(got),
+                prefixes_accepted=len(got),
                 description=row.nb.description,
                 state_detail=row.detail,
-                received=received,
+                received=tuple(got),
                 paths={n: ReceivedPath(p.as_path, p.next_hop) for n, p in got.items()},
                 advertised=advertised,
                 as_loop_drops=outcome.loop_drops.get((speaker.id, sid), 0),
             )
         )
     peers.sort(key=lambda p: _addr(p.neighbor) or IPv4Addr(0))
+    return SwitchBgpView(
+        router_id=_router_id(snap),
+        local_as=snap.bgp.asn,
+        peers=peers,
+        routes=_routes(snap, speaker, rib_in, order),
+    )
+
+
+def _routes(
+    snap: SwitchSnapshot,
+    speaker: Speaker,
+    rib_in: dict[IPv4Net, dict[str, Path]],
+    order: list[IPv4Net],
+) -> list[BgpRoute]:
+    """The installed BGP routes: best and equal paths up to maximum-paths, next hop on link."""
+    assert snap.bgp is not None
     width = max(1, snap.bgp.maximum_paths or 1)
+    nets = speaker.connected or []
+    on_link: dict[str, bool] = {}
     routes: list[BgpRoute] = []
-    for net in sorted(rib_in):
-        valid = [p for p in rib_in[net].values() if speaker.valid is None or speaker.valid(p)]
+    for net in order:
+        valid = []
+        for p in rib_in[net].values():
+            ok = on_link.get(p.next_hop)
+            if ok is None:
+                ok = on_link[p.next_hop] = _on_link(p.next_hop, nets)
+            if ok:
+                valid.append(p)
         chosen = multipath(valid, width)
         if not chosen:
             continue
@@ -1144,9 +1178,12 @@ def _switch_view(
                 interface=_iface_for(snap, first) if first is not None else None,
             )
         )
-    return SwitchBgpView(
-        router_id=_router_id(snap), local_as=snap.bgp.asn, peers=peers, routes=routes
-    )
+    return routes
+
+
+def _on_link(hop: str, nets: list[IPv4Net]) -> bool:
+    addr = _addr(hop)
+    return addr is not None and any(addr in n for n in nets)
 
 
 def _sends(speaker: Speaker, sess: Session, best: Path) -> bool:
