@@ -151,3 +151,12 @@ def test_a_batch_size_below_one_is_refused() -> None:
     intent = _intent("as-per-rack")
     with pytest.raises(UsageError, match="at least 1"):
         plan_batches(intent, [s.name for s in intent.switches], 0)
+
+
+def test_the_cli_refuses_a_batch_size_below_one(capsys: pytest.CaptureFixture[str]) -> None:
+    from fabric.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["run", "deploy", "--batch-size", "0"])
+    assert exc.value.code == 2
+    assert "--batch-size" in capsys.readouterr().err
