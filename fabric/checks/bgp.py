@@ -208,7 +208,7 @@ class VerifyNodeBgpPeers(Check[NodeBgpPeersInput]):
         """
         cal = state.intent.cluster.calico
         global_names = {p.name for p in cal.peers if p.node_selector is None}
-        by_svi = {str(s.data.svi.ip): s.name for s in state.intent.switches}
+        by_svi = state.svi_owner
         expected: dict[str, tuple[set[str], str]] = {}
         pending: set[str] = set()
         alias: dict[str, str] = {}

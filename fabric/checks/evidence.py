@@ -12,7 +12,7 @@ import ipaddress
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from fabric.checks.expect import Expectations
 from fabric.errors import Issue
@@ -34,6 +34,7 @@ DEFAULT_VRF = "default"
 #: Cached properties of :class:`Evidence` computed from the cluster's objects.
 _DERIVED_FROM_CLUSTER = (
     "blocks_by_node",
+    "block_owner",
     "calico_node_addresses",
     "pods_outside_blocks",
     "expected_advertisements",
@@ -102,6 +103,10 @@ class Evidence:
     _peers_by_labels: dict[tuple[tuple[str, str], ...], list[PeerData]] = field(
         default_factory=dict, repr=False, compare=False
     )
+    #: Rows by address, per (host, vrf): every check asks for them, the outputs do not change.
+    _rows: dict[tuple[str, str], dict[str, Any]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     # ------------------------------------------------------------------ lookups
 
@@ -120,6 +125,7 @@ class Evidence:
     def observe(self, host: str, observed: Observed) -> None:
         """Record what a collector read from ``host`` (and forget an earlier failure)."""
         self.failures.pop(host, None)
+        self._rows = {k: v for k, v in self._rows.items() if k[0] != host}
         if isinstance(observed, ObservedSwitch):
             self.switches[host] = observed
         elif isinstance(observed, ObservedNode):
@@ -137,6 +143,16 @@ class Evidence:
             for tor in n.tors:
                 out[tor].append(n)
         return dict(out)
+
+    @cached_property
+    def svi_owner(self) -> dict[str, str]:
+        """Switch name by its SVI address (as text)."""
+        return {str(s.data.svi.ip): s.name for s in self.intent.switches}
+
+    @cached_property
+    def block_owner(self) -> dict[str, str]:
+        """The node owning each IPAM block (as text; empty when blocks are unreadable)."""
+        return {str(b): n for n, bs in (self.blocks_by_node or {}).items() for b in bs}
 
     def is_settled(self, switch: str) -> bool:
         """Whether ``switch``'s configuration is expected in place (see ``settled``)."""
@@ -211,18 +227,23 @@ class Evidence:
         st = self.switches.get(switch)
         if st is None or st.bgp_summary is None:
             return None
-        v = st.bgp_summary.vrfs.get(vrf)
-        return {} if v is None else {p.neighbor: p for p in v.peers}
+        hit = self._rows.get((switch, vrf))
+        if hit is None:
+            v = st.bgp_summary.vrfs.get(vrf)
+            hit = self._rows[(switch, vrf)] = {} if v is None else {p.neighbor: p for p in v.peers}
+        return hit
 
     def node_peers(self, node: str) -> dict[str, CalicoPeer] | None:
         """The node's IPv4 BGP peers by address (None: not collected)."""
         st = self.nodes.get(node)
         if st is None:
             return None
-        section = st.status.ipv4
-        if section is None:
-            return {}
-        return {p.peer_address: p for p in section.peers}
+        hit = self._rows.get((node, ""))
+        if hit is None:
+            section = st.status.ipv4
+            peers = [] if section is None else section.peers
+            hit = self._rows[(node, "")] = {p.peer_address: p for p in peers}
+        return hit
 
     def mesh_addresses(self, node: Node) -> set[str]:
         """Addresses other nodes may show for ``node`` as a mesh peer.

@@ -34,6 +34,8 @@ def filter_keeps(
 
     ``direction`` is ``import_v4`` or ``export_v4``.
     """
+    if not names:
+        return None
     by_name = {f.name: f for f in filters}
     for name in names:
         f = by_name.get(name)
@@ -61,6 +63,7 @@ class Expectations:
     _learned: dict[str, set[str]] = field(default_factory=dict)
     _received: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     _tied: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    _export_ok: dict[str, bool] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ node-to-node
 
@@ -105,14 +108,20 @@ class Expectations:
     def _peer_to(self, node: Node, switch: Switch) -> PeerData | None:
         return next((p for p in self.peers_for(node) if p.peer_ip == switch.data.svi.ip), None)
 
-    def _exportable(self) -> list[Net]:
-        cal = self.intent.cluster.calico
-        return [
-            cal.pod_cidr,
-            *cal.service_cluster_cidrs,
-            *cal.service_external_cidrs,
-            *cal.service_loadbalancer_cidrs,
-        ]
+    def _exportable(self, pfx: str) -> bool:
+        """Calico exports it: inside the pool or a service CIDR (memoised per prefix)."""
+        hit = self._export_ok.get(pfx)
+        if hit is None:
+            cal = self.intent.cluster.calico
+            allowed = [
+                cal.pod_cidr,
+                *cal.service_cluster_cidrs,
+                *cal.service_external_cidrs,
+                *cal.service_loadbalancer_cidrs,
+            ]
+            net = ipaddress.IPv4Network(pfx)
+            hit = self._export_ok[pfx] = any(net.subnet_of(a) for a in allowed)
+        return hit
 
     def _from_other_switches(self, node: Node, switch: Switch) -> set[str]:
         """Routes the node learns from its other switches (eBGP) that ``switch`` accepts."""
@@ -153,12 +162,14 @@ class Expectations:
         peer = self._peer_to(node, switch)
         names = peer.filters if peer is not None else []
         filters = self.intent.cluster.calico.filters
-        allowed = self._exportable()
         out = set()
         for pfx in got:
-            net = ipaddress.IPv4Network(pfx)
-            verdict = filter_keeps(filters, names, "export_v4", net)
-            if verdict is True or (verdict is None and any(net.subnet_of(a) for a in allowed)):
+            verdict = (
+                filter_keeps(filters, names, "export_v4", ipaddress.IPv4Network(pfx))
+                if names
+                else None
+            )
+            if verdict is True or (verdict is None and self._exportable(pfx)):
                 out.add(pfx)
         self._received[key] = out
         self._tied[key] = tied & out

@@ -37,7 +37,8 @@ class VerifyNodeRedundancy(Check[NodeRedundancyInput]):
     Input = NodeRedundancyInput
 
     def judge(self, state: Evidence, out: HostFindings) -> None:
-        """Count the ToRs that route each dual-homed node's blocks."""
+        """Count the ToRs that route each node's blocks."""
+        self._tables: dict[str, set[str]] = {}
         blocks = state.blocks_by_node
         for node in state.judged_nodes:
             tors = [t for t in node.attached if state.is_settled(t)]
@@ -59,12 +60,14 @@ class VerifyNodeRedundancy(Check[NodeRedundancyInput]):
         through: list[str] = []
         lost: list[str] = []
         for tor in tors:
-            st = state.switches.get(tor)
-            if st is None or st.routes is None:
-                out.add(node.name, Status.ERROR, state.failure_message(tor), subject=tor)
-                return
-            vrf = st.routes.vrfs.get(self.inputs.vrf)
-            table = {r.prefix for r in vrf.routes} if vrf else set()
+            table = self._tables.get(tor)
+            if table is None:
+                st = state.switches.get(tor)
+                if st is None or st.routes is None:
+                    out.add(node.name, Status.ERROR, state.failure_message(tor), subject=tor)
+                    return
+                vrf = st.routes.vrfs.get(self.inputs.vrf)
+                table = self._tables[tor] = {r.prefix for r in vrf.routes} if vrf else set()
             missing = [b for b in mine if b not in table]
             (lost if missing else through).append(tor)
         want = len(tors) if self.inputs.min_tors is None else min(self.inputs.min_tors, len(tors))

@@ -103,17 +103,16 @@ class VerifySwitchRoutes(Check[SwitchRoutesInput]):
         expected: dict[str, dict[str, bool]],
     ) -> None:
         """Every block the switch should learn: via its node (or a tied relay), else a relay."""
-        direct = {n.name for n in state.nodes_by_switch.get(sw, [])}
-        for node in state.intent.nodes:
-            for block in blocks.get(node.name, []):
-                prefix = str(block)
-                senders = expected.get(prefix)
-                if not senders:
-                    continue
-                hops = set(senders)
-                if node.name in direct:
-                    hops = {str(node.bgp_ip)} | {a for a, tie in senders.items() if tie}
-                self._expect_via(out, sw, table, prefix, node.name, hops)
+        direct = {n.name: str(n.bgp_ip) for n in state.nodes_by_switch.get(sw, [])}
+        owner = state.block_owner
+        for prefix, senders in expected.items():
+            node = owner.get(prefix)
+            if node is None or not senders:
+                continue  # a service CIDR, a pod's /32
+            hops = set(senders)
+            if node in direct:
+                hops = {direct[node]} | {a for a, tie in senders.items() if tie}
+            self._expect_via(out, sw, table, prefix, node, hops)
 
     @staticmethod
     def _expect_via(
