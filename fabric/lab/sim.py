@@ -10,7 +10,9 @@ The model, in words (docs/lab.md has the details and the numbers):
   ``BGPConfiguration``'s ``asNumber``, else 64512.
 * A node's peers are the ``BGPPeer`` objects that apply to it (global; ``spec.node`` equal to
   the node; ``nodeSelector`` matching its core ``Node`` labels) plus the node-to-node mesh (every
-  other node's management address) while ``nodeToNodeMeshEnabled`` (default true).
+  other node's management address) while ``nodeToNodeMeshEnabled`` (default true). A
+  ``peerSelector`` peer links the nodes it applies to with the nodes it selects, both ways; a
+  node with a ``routeReflectorClusterID`` is a route reflector, out of the mesh.
 * A node-switch session is Established only when the switch has the node's BGP IP as neighbor with
   ``remote-as`` equal to the node's AS (and not shut down), the switch has an interface in the
   node's subnet, Calico has a peer for that node whose ``peerIP`` is that interface's address and
@@ -18,10 +20,11 @@ The model, in words (docs/lab.md has the details and the numbers):
   link is down and BIRD runs on the node. Calico's ``listenPort`` does not matter: the node
   connects out to the switch's port 179, as in the seed.
 * Each node owns IPAM blocks (``BlockAffinity`` objects); pods whose IP lies in a pool but outside
-  their node's blocks are advertised as /32s. A node advertises its blocks, those /32s and the
-  service CIDRs of the ``BGPConfiguration``. The switch installs what its Established, activated
-  neighbors advertise: one best path per prefix (lowest neighbor address), or up to
-  ``maximum-paths`` equal paths.
+  their node's blocks are advertised as /32s. A node originates its blocks, those /32s and the
+  service CIDRs of the ``BGPConfiguration``. Routes then propagate over the Established sessions
+  by BGP's rules (:mod:`fabric.lab.propagation`: iBGP split horizon and route reflection,
+  AS-path loop prevention and ``allowas-in``, Calico's export policy and ``BGPFilter`` rules);
+  the switch installs the best path per prefix, or up to ``maximum-paths`` equal paths.
 """
 
 from __future__ import annotations
