@@ -63,7 +63,9 @@ def test_healthy_seed_passes_the_gate(seed_intent: Any) -> None:
                 CP: [],
                 WK: [
                     "kube-worker-001: global peer global-peer 172.21.1.254 is start (Connect), "
-                    "not Established"
+                    "not Established",
+                    # VerifyNodeRedundancy: its one ToR no longer routes its block
+                    "kube-worker-001: reachable through no ToR: none of eos-tor-001 routes its blocks",
                 ],
             },
         ),
@@ -76,7 +78,9 @@ def test_healthy_seed_passes_the_gate(seed_intent: Any) -> None:
                     "eos-tor-001: block 192.168.181.0/24 of kube-worker-001 missing",
                 ],
                 CP: [],
-                WK: [],
+                WK: [
+                    "kube-worker-001: reachable through no ToR: none of eos-tor-001 routes its blocks"
+                ],
             },
         ),
         (
@@ -91,7 +95,10 @@ def test_healthy_seed_passes_the_gate(seed_intent: Any) -> None:
                     "kube-controlplane-001: mesh peer kube-worker-001 172.21.0.18 is start "
                     "(Connect), not Established"
                 ],
-                WK: ["kube-worker-001: Calico process is not running"],
+                WK: [
+                    "kube-worker-001: Calico process is not running",
+                    "kube-worker-001: reachable through no ToR: none of eos-tor-001 routes its blocks",
+                ],
             },
         ),
         (
