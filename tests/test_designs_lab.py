@@ -106,7 +106,7 @@ def test_each_design_rolls_out_is_proven_and_names_a_lost_tor(
         lab=True,
         commit=True,
         batch_size=2,
-        gate_timeout=4,
+        gate_timeout=3,
         gate_interval=0.3,
         progress=fault_in_second_batch,
     )
