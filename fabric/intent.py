@@ -28,6 +28,7 @@ from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
 from fabric import safeyaml, userfiles
+from fabric.designs import DESIGN_ERRORS, DESIGN_WARNINGS, check_designs
 from fabric.errors import Issue, ValidationError
 from fabric.inventory import INVENTORY_FILES, RawInventory
 from fabric.models.intent import (
@@ -50,6 +51,8 @@ from fabric.safeyaml import YamlError
 ROLE_NODE = "calico_node"
 ROLE_CLUSTER = "cluster"
 ROLE_SWITCH = "switch"
+#: The node label (and ``data.switch.rack``) that names a rack.
+RACK_LABEL = "rack"
 
 #: Top-level keys Nornir's SimpleInventory accepts for a host or group (defaults: no groups).
 NORNIR_KEYS = frozenset(
@@ -120,11 +123,19 @@ ERROR_CODES = frozenset(
         "conflicting-fields",
         "inline-password",
         "secret-in-repo",
+        *DESIGN_ERRORS,
     }
 )
 #: Every warning code (exit 0 unless ``--strict``).
 WARNING_CODES = frozenset(
-    {"asn-reserved", "cidr-public", "listen-port", "no-maximum-paths", "mesh-off-no-replacement"}
+    {
+        "asn-reserved",
+        "cidr-public",
+        "listen-port",
+        "no-maximum-paths",
+        "mesh-off-no-replacement",
+        *DESIGN_WARNINGS,
+    }
 )
 
 #: Our field name -> Calico spec field, for the fields whose use depends on the version.
@@ -143,6 +154,9 @@ _CALICO_PEER_FIELDS = {
     "password_ref": "password",
     "keep_original_next_hop": "keepOriginalNextHop",
     "next_hop_mode": "nextHopMode",
+    "peer_selector": "peerSelector",
+    "filters": "filters",
+    "num_allowed_local_as_numbers": "numAllowedLocalASNumbers",
 }
 #: Values that mean "not used" (the field is then left out of the rendered object).
 _CALICO_DEFAULTS: dict[str, Any] = {"listen_port": 179, "bind_mode": "None"}
@@ -692,6 +706,15 @@ def build_intent(raw: RawInventory, issues: Iterable[Issue] = ()) -> IntentRepor
     _check_peering(c, cwhere, calico, nodes, switches, hosts.nodes, hosts.switch_hosts)
     _check_cidrs_vs_networks(c, cwhere, calico, nodes, switches)
     _check_switch_side(c, cwhere, calico, switches, neighbors, hosts.switches)
+    check_designs(
+        c,
+        cwhere,
+        calico,
+        nodes,
+        switches,
+        {n: w for n, (_sd, w) in hosts.switches.items()},
+        hosts.nodes,
+    )
     if c.has_errors():
         return IntentReport(None, c.issues, raw)
     intent = Intent(
@@ -751,6 +774,9 @@ def _check_calico(c: _Collector, raw: RawInventory, w: _Where, cal: CalicoData) 
         )
     if asn_reserved(cal.as_number):
         c.warn_at(w, "as_number", _asn_msg(cal.as_number), "asn-reserved")
+    for rack, asn in cal.rack_as_numbers.items():
+        if asn_reserved(asn):
+            c.warn_at(w, f"rack_as_numbers.{rack}", _asn_msg(asn), "asn-reserved")
     for fld, n in [("pod_cidr", cal.pod_cidr)] + [
         (f"service_cluster_cidrs.{i}", n) for i, n in enumerate(cal.service_cluster_cidrs)
     ]:
@@ -791,7 +817,13 @@ def _check_calico(c: _Collector, raw: RawInventory, w: _Where, cal: CalicoData) 
                     "literal a:b / a:b:c value",
                     "unknown-community",
                 )
-    # version table
+    _check_config_versions(c, w, cal)
+    for i, peer in enumerate(cal.peers):
+        _check_peer_fields(c, raw, w, f"peers.{i}", peer, cal.version)
+
+
+def _check_config_versions(c: _Collector, w: _Where, cal: CalicoData) -> None:
+    """BGPConfiguration fields this Calico version lacks (set to a non-default value)."""
     have = supported_fields("BGPConfiguration", cal.version)
     for attr, cfield in _CALICO_CONFIG_FIELDS.items():
         value = getattr(cal, attr)
@@ -804,8 +836,6 @@ def _check_calico(c: _Collector, raw: RawInventory, w: _Where, cal: CalicoData) 
             f"BGPConfiguration.{cfield} needs Calico 3.{since}+, this cluster runs {cal.version}",
             "calico-field-unsupported",
         )
-    for i, peer in enumerate(cal.peers):
-        _check_peer_fields(c, raw, w, f"peers.{i}", peer, cal.version)
 
 
 def _community_ok(value: str) -> bool:
@@ -826,7 +856,7 @@ def _check_peer_fields(
 ) -> None:
     have = supported_fields("BGPPeer", version)
     for attr, pfield in _CALICO_PEER_FIELDS.items():
-        if getattr(peer, attr) is not None and pfield not in have:
+        if getattr(peer, attr) not in (None, []) and pfield not in have:
             since = CALICO_FIELD_SINCE["BGPPeer"][pfield]
             c.err_at(
                 w,
@@ -841,10 +871,29 @@ def _check_peer_fields(
             "set either keep_original_next_hop or next_hop_mode (its 3.30 successor), not both",
             "conflicting-fields",
         )
-    if asn_reserved(peer.as_number):
+    _check_peer_kind(c, w, sub, peer)
+    if peer.as_number is not None and asn_reserved(peer.as_number):
         c.warn_at(w, f"{sub}.as_number", _asn_msg(peer.as_number), "asn-reserved")
     if peer.password_ref:
         _check_secret_ref(c, raw, w, f"{sub}.password_ref", peer.password_ref)
+
+
+def _check_peer_kind(c: _Collector, w: _Where, sub: str, peer: PeerData) -> None:
+    """A peer is a switch (``peer_ip`` + ``as_number``) or nodes (``peer_selector``)."""
+    if peer.peer_selector is not None:
+        for attr in ("peer_ip", "as_number"):
+            if getattr(peer, attr) is not None:
+                c.err_at(
+                    w,
+                    f"{sub}.{attr}",
+                    "a peer_selector peer takes its peers' addresses and AS numbers from the "
+                    "selected nodes: leave peer_ip and as_number out",
+                    "conflicting-fields",
+                )
+    elif peer.peer_ip is None:
+        c.err_at(w, f"{sub}.peer_ip", "missing (or set peer_selector)", "missing-field")
+    elif peer.as_number is None:
+        c.err_at(w, f"{sub}.as_number", "missing", "missing-field")
 
 
 def _build_switches(
@@ -886,24 +935,64 @@ def _build_switches(
     return switches
 
 
-def _node_tor(
+def _node_tors(
     c: _Collector, w: _Where, nd: NodeData, switches: dict[str, Switch], switch_hosts: set[str]
-) -> str | None:
-    """The switch the node peers with (None: reported, or its switch is invalid)."""
-    tor = nd.tor
-    if tor is None:
-        if len(switches) == 1:
-            return next(iter(switches))
-        c.err_at(w, "tor", "required when the inventory has more than one switch", "missing-tor")
+) -> tuple[list[str], list[str]] | None:
+    """The switches the node peers with and those it is cabled to (None: reported).
+
+    ``tor`` is the one-item shorthand of ``tors``; without either, a node peers with the
+    switches of its rack (``labels.rack``), or with the only switch. ``tors: []`` peers with
+    none (a route reflector client): it is cabled to its rack's switches.
+    """
+    if nd.tor is not None and nd.tors is not None:
+        c.err_at(
+            w,
+            "tors",
+            "set either tor or tors (tor is the one-item shorthand)",
+            "conflicting-fields",
+        )
         return None
-    if tor not in switches:
-        if tor not in switch_hosts:  # else: the switch itself is invalid (reported)
-            c.err_at(w, "tor", f"unknown switch {tor!r}", "unknown-tor")
+    rack = nd.labels.get(RACK_LABEL)
+    rack_members = [n for n, s in switches.items() if rack is not None and s.data.rack == rack]
+    if nd.tors is None and nd.tor is None:
+        named = rack_members or (list(switches) if len(switches) == 1 else [])
+        if not named:
+            c.err_at(
+                w,
+                "tor",
+                "required when the inventory has more than one switch (or "
+                "set labels.rack to a rack whose switches set data.switch.rack)",
+                "missing-tor",
+            )
+            return None
+        return named, named
+    listed = [nd.tor] if nd.tor is not None else list(nd.tors or [])
+    sub = "tor" if nd.tor is not None else "tors"
+    tors: list[str] = []
+    for i, name in enumerate(listed):
+        fld = sub if nd.tor is not None else f"tors.{i}"
+        if name in tors:
+            c.err_at(w, fld, f"{name!r} is listed twice", "invalid-value")
+        elif name not in switches:
+            if name not in switch_hosts:  # else: the switch itself is invalid (reported)
+                c.err_at(w, fld, f"unknown switch {name!r}", "unknown-tor")
+            return None
+        else:
+            tors.append(name)
+    attached = tors or rack_members or (list(switches) if len(switches) == 1 else [])
+    if not attached:
+        c.err_at(
+            w,
+            "tors",
+            "a node that peers with no switch (tors: []) needs labels.rack "
+            "naming a rack whose switches set data.switch.rack",
+            "missing-tor",
+        )
         return None
-    return tor
+    return tors, attached
 
 
-def _check_bgp_ip(c: _Collector, w: _Where, nd: NodeData, sw: Switch, svis: dict[Any, str]) -> None:
+def _check_bgp_ip(c: _Collector, w: _Where, nd: NodeData, sw: Switch, svis: dict[Any, str]) -> bool:
     """The node's BGP address lies in its switch's peering subnet, and is usable there."""
     subnet = sw.peering_subnet
     if nd.bgp_ip in svis:
@@ -923,20 +1012,17 @@ def _check_bgp_ip(c: _Collector, w: _Where, nd: NodeData, sw: Switch, svis: dict
             f"{nd.bgp_ip} is the network or broadcast address of {subnet}",
             "ip-not-usable",
         )
+    else:
+        return True
+    return False
 
 
-def _build_nodes(
-    c: _Collector,
-    node_data: dict[str, tuple[NodeData, _Where]],
-    switches: dict[str, Switch],
-    calico: CalicoData,
-    switch_hosts: set[str],
-) -> tuple[list[Node], dict[str, list[Neighbor]]]:
-    nodes: list[Node] = []
-    bgp_ips: dict[ipaddress.IPv4Address, str] = {}
+def _node_addresses(
+    c: _Collector, node_data: dict[str, tuple[NodeData, _Where]]
+) -> dict[str, tuple[NodeData, _Where]]:
+    """Every node, after its management address and AS are checked (duplicates reported)."""
     mgmt_ips: dict[ipaddress.IPv4Address, str] = {}
-    svis = {s.data.svi.ip: s.name for s in switches.values()}
-    neighbors: dict[str, list[Neighbor]] = {s: [] for s in switches}
+    out: dict[str, tuple[NodeData, _Where]] = {}
     for nname, (nd, w) in node_data.items():
         if nd.mgmt_ip is not None:
             if nd.mgmt_ip in mgmt_ips:
@@ -949,16 +1035,39 @@ def _build_nodes(
             mgmt_ips.setdefault(nd.mgmt_ip, nname)
         if nd.as_number is not None and asn_reserved(nd.as_number):
             c.warn_at(w, "as_number", _asn_msg(nd.as_number), "asn-reserved")
-        tor = _node_tor(c, w, nd, switches, switch_hosts)
-        if tor is None:
+        out[nname] = (nd, w)
+    return out
+
+
+def _build_nodes(
+    c: _Collector,
+    node_data: dict[str, tuple[NodeData, _Where]],
+    switches: dict[str, Switch],
+    calico: CalicoData,
+    switch_hosts: set[str],
+) -> tuple[list[Node], dict[str, list[Neighbor]]]:
+    nodes: list[Node] = []
+    bgp_ips: dict[ipaddress.IPv4Address, str] = {}
+    svis = {s.data.svi.ip: s.name for s in switches.values()}
+    neighbors: dict[str, list[Neighbor]] = {s: [] for s in switches}
+    for nname, (nd, w) in _node_addresses(c, node_data).items():
+        found = _node_tors(c, w, nd, switches, switch_hosts)
+        if found is None:
             continue
+        tors, attached = found
         if nd.bgp_ip in bgp_ips:
             msg = f"{nd.bgp_ip} is also the BGP IP of {bgp_ips[nd.bgp_ip]}"
             c.err_at(w, "bgp_ip", msg, "duplicate-ip")
             continue
         bgp_ips[nd.bgp_ip] = nname
-        _check_bgp_ip(c, w, nd, switches[tor], svis)
-        as_number = nd.as_number if nd.as_number is not None else calico.as_number
+        for sname in attached:  # one report per node: the pair shares its subnet
+            if not _check_bgp_ip(c, w, nd, switches[sname], svis):
+                break
+        rack = nd.labels.get(RACK_LABEL)
+        override = nd.as_number
+        if override is None and rack is not None:
+            override = calico.rack_as_numbers.get(rack)
+        as_number = override if override is not None else calico.as_number
         for i, peer in enumerate(nd.peers):
             _check_peer_fields(c, c.raw, w, f"peers.{i}", peer, calico.version)
         nodes.append(
@@ -967,15 +1076,19 @@ def _build_nodes(
                 bgp_ip=nd.bgp_ip,
                 mgmt_ip=nd.mgmt_ip,
                 as_number=as_number,
-                as_override=nd.as_number,
-                tor=tor,
+                as_override=override,
+                tors=tors,
                 peers=nd.peers,
                 labels=nd.labels,
+                rack=rack,
+                route_reflector_cluster_id=nd.route_reflector_cluster_id,
+                attached=attached,
             )
         )
-        neighbors[tor].append(
-            Neighbor(address=nd.bgp_ip, remote_as=as_number, node=nname, description=nname)
-        )
+        for tor in tors:
+            neighbors[tor].append(
+                Neighbor(address=nd.bgp_ip, remote_as=as_number, node=nname, description=nname)
+            )
     return nodes, neighbors
 
 
@@ -1001,6 +1114,10 @@ def _check_peer_target(
 ) -> None:
     """The peer's IP is a switch's SVI, with that switch's AS and the same password setting."""
     p, w = ref.peer, ref.where
+    if p.peer_ip is None or p.peer_selector is not None:
+        # a peer_selector peer: other nodes, no switch (a peer with both is reported)
+        ref.bad = p.peer_selector is None or p.peer_ip is not None
+        return
     sw = by_svi.get(p.peer_ip)
     if sw is None:
         near = [s for s in switches.values() if p.peer_ip in s.peering_subnet]
@@ -1066,7 +1183,11 @@ def _check_peering(
                 "duplicate-peer-name",
             )
         names.setdefault(p.name, w)
-        if by_svi.get(p.peer_ip) is None and len(switches) < len(switch_hosts):
+        if (
+            p.peer_ip is not None
+            and by_svi.get(p.peer_ip) is None
+            and len(switches) < len(switch_hosts)
+        ):
             ref.bad = True  # an invalid switch (reported) may be the one it targets
             continue
         _check_peer_target(c, ref, switches, by_svi)
@@ -1114,31 +1235,45 @@ def _check_peer_coverage(
     node_data: dict[str, tuple[NodeData, _Where]],
     refs: list[_PeerRef],
 ) -> None:
-    """Each node reaches its switch; no peer sends a node to another switch; mesh needs."""
+    """Each node reaches each of its switches; no peer sends a node to another switch."""
     wrong: dict[int, list[str]] = {}
     mesh_needed: list[str] = []
     applicable = _applicable_refs(refs, calico, nodes)
     for node in nodes:
-        reaches_tor = False
+        reached: set[str] = set()
         relayed = False
         for ref, certain in applicable[node.name]:
             if ref.bad:
-                reaches_tor = True  # already reported on the peer itself
+                reached.update(node.tors)  # already reported on the peer itself
+                relayed = True
+                continue
+            if ref.peer.peer_selector is not None:
+                relayed = True  # node-to-node sessions (route reflectors) replace the mesh
                 continue
             if ref.switch is None:
                 continue
-            if ref.switch.name == node.tor:
-                reaches_tor = True
+            if ref.switch.name in node.tors:
+                reached.add(ref.switch.name)
                 if ref.peer.as_number != node.as_number or ref.switch.data.route_reflector:
                     relayed = True
             elif certain:
                 wrong.setdefault(id(ref), []).append(node.name)
-        if not reaches_tor:
-            nw = node_data[node.name][1]
-            sw = switches[node.tor]
+        if node.is_route_reflector:
+            relayed = True
+        nw = node_data[node.name][1]
+        written = node_data[node.name][0]
+        for i, tor in enumerate(node.tors):
+            if tor in reached:
+                continue
+            sw = switches[tor]
+            fld = (
+                "tor"
+                if written.tor is not None
+                else ("tors" if written.tors is None else f"tors.{i}")
+            )
             c.err_at(
                 nw,
-                "tor",
+                fld,
                 f"no Calico BGPPeer reaches {sw.name} ({sw.data.svi.ip}) from this node, but "
                 f"{sw.name} will have it as a neighbor: add a peer in {cw.field}.peers (global or "
                 "node_selector) or in data.node.peers",
@@ -1153,8 +1288,9 @@ def _check_peer_coverage(
             c.err_at(
                 ref.where,
                 "peer_ip",
-                f"applies to {len(hit)} node(s) not attached to {target.name} (e.g. {hit[0]}), "
-                f"but {target.name} has no neighbor for them: narrow it with node_selector",
+                f"applies to {len(hit)} node(s) that do not peer with {target.name} (e.g. "
+                f"{hit[0]}), but {target.name} has no neighbor for them: narrow it with "
+                "node_selector",
                 "peer-wrong-switch",
             )
     if not calico.node_to_node_mesh and mesh_needed:
@@ -1163,7 +1299,7 @@ def _check_peer_coverage(
             "node_to_node_mesh",
             f"the node-to-node mesh is off but {len(mesh_needed)} node(s) (e.g. {mesh_needed[0]}) "
             "have no replacement: their iBGP switch does not reflect routes (set "
-            "route_reflector: true on the switch, use eBGP, or keep the mesh)",
+            "route_reflector: true on the switch, use eBGP, route reflectors, or keep the mesh)",
             "mesh-off-no-replacement",
         )
 

@@ -424,6 +424,7 @@ CASES: list[tuple[str, Callable[[Evidence], None], dict[str, str]]] = [
             "VerifyNodeBgpPeers": "global peer global-peer 172.21.1.254 is start (Connect)",
             "VerifyBgpSessionEnds": "down on both ends: switch Connect, node start (Connect)",
             "VerifySwitchRoutes": "block 192.168.181.0/24 of kube-worker-001 missing",
+            "VerifyNodeRedundancy": "reachable through no ToR",
         },
     ),
     (
@@ -433,6 +434,7 @@ CASES: list[tuple[str, Callable[[Evidence], None], dict[str, str]]] = [
             "VerifySwitchBgpNeighbors": "is Active, not Established",
             "VerifyBgpSessionEnds": "mismatch: switch Active, node Established",
             "VerifySwitchRoutes": "block 192.168.181.0/24 of kube-worker-001 missing",
+            "VerifyNodeRedundancy": "reachable through no ToR",
         },
     ),
     (
@@ -443,6 +445,7 @@ CASES: list[tuple[str, Callable[[Evidence], None], dict[str, str]]] = [
             "VerifyNodeBgpPeers": "Calico process is not running",
             "VerifyBgpSessionEnds": "down on both ends: switch Active, node Calico not running",
             "VerifySwitchRoutes": "missing",
+            "VerifyNodeRedundancy": "reachable through no ToR",
         },
     ),
     (
@@ -460,6 +463,7 @@ CASES: list[tuple[str, Callable[[Evidence], None], dict[str, str]]] = [
             "VerifyNodeBgpPeers": "global peer global-peer 172.21.1.254 absent",
             "VerifyBgpSessionEnds": "down on both ends: switch Active, node absent",
             "VerifySwitchRoutes": "service CIDR 192.16.0.0/12 missing",
+            "VerifyNodeRedundancy": "reachable through no ToR",
             "VerifyCalicoObjectDrift": "BGPPeer/global-peer missing",
         },
     ),
@@ -468,6 +472,7 @@ CASES: list[tuple[str, Callable[[Evidence], None], dict[str, str]]] = [
         missing_route,
         {
             "VerifySwitchRoutes": "block 192.168.170.0/24 of kube-controlplane-001 missing",
+            "VerifyNodeRedundancy": "reachable through no ToR",
         },
     ),
     (
@@ -535,6 +540,7 @@ CASES: list[tuple[str, Callable[[Evidence], None], dict[str, str]]] = [
         {
             "VerifySwitchBgpNeighbors": "cannot compare prefix counts",
             "VerifySwitchRoutes": "not judged: unreachable: connection refused",
+            "VerifyNodeRedundancy": "not judged: unreachable",
             "VerifyCalicoObjectDrift": "not judged: unreachable",
             "VerifyCalicoInstallation": "not judged: unreachable",
             "VerifyNodeAddressDetection": "not judged: unreachable",
@@ -726,6 +732,7 @@ def test_catalog_of_the_run_definition_loads() -> None:
         "VerifyNodeBgpPeers",
         "VerifyBgpSessionEnds",
         "VerifySwitchRoutes",
+        "VerifyNodeRedundancy",
         "VerifySwitchConfigDrift",
         "VerifyCalicoObjectDrift",
         "VerifyCalicoInstallation",

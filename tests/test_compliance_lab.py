@@ -132,6 +132,7 @@ SESSION_CHECKS = {
     "VerifyNodeBgpPeers",
     "VerifyBgpSessionEnds",
     "VerifySwitchRoutes",
+    "VerifyNodeRedundancy",  # the worker is reachable through no ToR
 }
 CASES: list[tuple[str, Callable[[Any], Callable[[], None]], set[str], str]] = [
     # name, fault, the checks that must fail (and no others), a message one of them names
@@ -224,6 +225,7 @@ def test_save_raw_then_offline_gives_the_same_verdicts(
         f"{SW}/show_ip_route.txt",
         f"{SW}/show_running-config.txt",
         f"{CL}/bgpconfigurations.json",
+        f"{CL}/bgpfilters.json",
         f"{CL}/bgppeers.json",
         f"{CL}/blockaffinities.json",
         f"{CL}/calico_nodes.json",
@@ -267,7 +269,12 @@ def test_withheld_route_fails_exactly_routes_and_prefix_counts(
     assert peers[wk_ip].prefixes_received == before[wk_ip].prefixes_received - 1
     assert block not in {str(r.prefix) for r in view.routes}
     assert report.problems == []
-    assert failing(report) == {"VerifySwitchRoutes", "VerifySwitchBgpNeighbors"}
+    # the worker's one ToR no longer routes its block: VerifyNodeRedundancy says so too
+    assert failing(report) == {
+        "VerifySwitchRoutes",
+        "VerifySwitchBgpNeighbors",
+        "VerifyNodeRedundancy",
+    }
     assert int(report.exit_code) == 4
     found = {
         v.check: [f.message for h in v.hosts for f in h.findings]

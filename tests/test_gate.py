@@ -49,6 +49,10 @@ def test_healthy_seed_passes_the_gate(seed_intent: Any) -> None:
     assert judge(healthy_state(seed_intent), {SW, CP, WK}) == {SW: [], CP: [], WK: []}
 
 
+#: VerifyNodeRedundancy: the worker's one ToR no longer routes its block.
+LOST = "kube-worker-001: reachable through no ToR: none of eos-tor-001 routes its blocks"
+
+
 @pytest.mark.parametrize(
     ("defect", "expected"),
     [
@@ -63,7 +67,8 @@ def test_healthy_seed_passes_the_gate(seed_intent: Any) -> None:
                 CP: [],
                 WK: [
                     "kube-worker-001: global peer global-peer 172.21.1.254 is start (Connect), "
-                    "not Established"
+                    "not Established",
+                    LOST,
                 ],
             },
         ),
@@ -76,7 +81,7 @@ def test_healthy_seed_passes_the_gate(seed_intent: Any) -> None:
                     "eos-tor-001: block 192.168.181.0/24 of kube-worker-001 missing",
                 ],
                 CP: [],
-                WK: [],
+                WK: [LOST],
             },
         ),
         (
@@ -91,7 +96,10 @@ def test_healthy_seed_passes_the_gate(seed_intent: Any) -> None:
                     "kube-controlplane-001: mesh peer kube-worker-001 172.21.0.18 is start "
                     "(Connect), not Established"
                 ],
-                WK: ["kube-worker-001: Calico process is not running"],
+                WK: [
+                    "kube-worker-001: Calico process is not running",
+                    LOST,
+                ],
             },
         ),
         (

@@ -75,7 +75,8 @@ FAULTS: list[tuple[str, list[tuple[str, str, dict[str, Any]]], set[str]]] = [
     ("switch link down", [(SW, "link-down", {})], {SW, CP, WK}),
     ("node link down", [(WK, "link-down", {})], {SW, WK}),
     ("bird down", [(WK, "bird-down", {})], {SW, CP, WK}),
-    ("route withheld", [(WK, "withhold-route", {"prefix": "192.168.181.0/24"})], {SW}),
+    # the worker is then reachable through no ToR (VerifyNodeRedundancy)
+    ("route withheld", [(WK, "withhold-route", {"prefix": "192.168.181.0/24"})], {SW, WK}),
     ("node unreachable", [(WK, "refuse", {})], {WK}),
 ]
 

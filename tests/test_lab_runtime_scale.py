@@ -45,8 +45,13 @@ def test_seeded_generated_lab_converges(lab_factory: Any) -> None:
         # eBGP to AS 64512; the service CIDR over up to maximum-paths (4) equal paths
         service = next(r for r in view.routes if str(r.prefix) == "172.30.0.0/16")
         assert (service.code, service.distance, len(service.next_hops)) == ("B E", 20, 3)
+        # With the mesh on and eBGP to the switch, every node re-advertises the blocks it
+        # learned over the mesh (Calico exports every pool route to its BGP peers): each switch
+        # holds all 9 blocks, each over its 3 nodes (equal AS paths), the owner among them.
         blocks = [r for r in view.routes if r.prefix.prefixlen == 26]
-        assert len(blocks) == 3 and all(len(r.next_hops) == 1 for r in blocks)
+        assert len(blocks) == 9 and all(len(r.next_hops) == 3 for r in blocks)
+        peers = {p.neighbor: p for p in view.peers}
+        assert {p.prefixes_received for p in peers.values()} == {10}
     status = lab.node_status_text("node-00001")
     assert "| 10.0.0.1     | node specific     | up    |" in status
     assert status.count("node-to-node mesh") == 8

@@ -4,7 +4,7 @@ Importing this package registers every check in :data:`REGISTRY`; a catalog
 (``tasks/compliance.yaml``) picks which run with which inputs (:func:`load_catalog`).
 """
 
-from fabric.checks import bgp, drift, install, lint, routes
+from fabric.checks import bgp, drift, install, lint, redundancy, routes
 from fabric.checks.base import REGISTRY, Check, CheckInput, Finding, HostResult, Status, Verdict
 from fabric.checks.catalog import load_catalog
 
@@ -21,5 +21,6 @@ __all__ = [
     "install",
     "lint",
     "load_catalog",
+    "redundancy",
     "routes",
 ]

@@ -119,15 +119,39 @@ class SwitchConfigDriftInput(CheckInput):
     sections: list[str] | None = None
 
 
+#: ``router bgp`` statements the parsed model does not carry, compared line for line.
+_BGP_LINES = re.compile(
+    r"^(maximum-paths \d.*|neighbor \S+ (allowas-in|route-reflector-client)\b.*)$"
+)
+
+
+def _bgp_lines(
+    out: HostFindings, sw: str, want: dict[str, list[str]], have: dict[str, list[str]]
+) -> int:
+    """Compare the design's BGP lines (ECMP, allowas-in, route-reflector-client) as sets."""
+
+    def pick(blocks: dict[str, list[str]]) -> set[str]:
+        lines = next((v for k, v in blocks.items() if k.startswith("router bgp")), [])
+        return {line for line in lines if _BGP_LINES.match(line)}
+
+    expected, actual = pick(want), pick(have)
+    for line in sorted(expected - actual):
+        out.add(sw, Status.FAIL, f"router bgp: missing {line!r}", subject="router bgp")
+    for line in sorted(actual - expected):
+        out.add(sw, Status.FAIL, f"router bgp: unexpected {line!r}", subject="router bgp")
+    return len(expected ^ actual)
+
+
 @register
 class VerifySwitchConfigDrift(Check[SwitchConfigDriftInput]):
     """Each switch's running configuration equals what the intent renders, where fabric manages it.
 
     ``router bgp`` is compared semantically (both sides parsed: AS, router-id, maximum-paths,
     neighbors with remote-as, description, peer group, password set or not; address families;
-    order does not matter). Every other block the template renders (``vlan``, the SVI,
-    loopbacks, the management VRF and interface, ``ip routing``, static routes) must be
-    present with the same lines, in any order.
+    order does not matter), and its ``maximum-paths``, ``allowas-in`` and
+    ``route-reflector-client`` lines as sets. Every other block the template renders
+    (``vlan``, the SVI, loopbacks, the management VRF and interface, ``ip routing``, static
+    routes) must be present with the same lines, in any order.
     Pass: no difference. Fail: each difference named (block, line or field, expected and
     found). Error: the switch's running-config was not collected or could not be parsed.
     """
@@ -189,6 +213,7 @@ class VerifySwitchConfigDrift(Check[SwitchConfigDriftInput]):
                     for line in semantic_diff(exp, act):
                         out.add(sw.name, Status.FAIL, f"router bgp: {line}", subject="router bgp")
                         found += 1
+                    found += _bgp_lines(out, sw.name, want_blocks, have_blocks)
             if not found:
                 out.add(sw.name, Status.PASS, "running-config matches the rendered intent")
 
@@ -240,6 +265,7 @@ class VerifyCalicoObjectDrift(Check[CalicoObjectDriftInput]):
             "BGPConfiguration": _index(state.cluster.bgp_configurations),
             "BGPPeer": _index(state.cluster.bgp_peers),
             "Node": _index(state.cluster.calico_nodes),
+            "BGPFilter": _index(state.cluster.bgp_filters),
         }
         for obj in state.calico_objects:
             out.touch(obj.host)

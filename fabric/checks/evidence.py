@@ -12,8 +12,9 @@ import ipaddress
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+from fabric.checks.expect import Expectations
 from fabric.errors import Issue
 from fabric.models.intent import Intent, Node, PeerData, Switch
 from fabric.models.observed import (
@@ -33,9 +34,11 @@ DEFAULT_VRF = "default"
 #: Cached properties of :class:`Evidence` computed from the cluster's objects.
 _DERIVED_FROM_CLUSTER = (
     "blocks_by_node",
+    "block_owner",
     "calico_node_addresses",
     "pods_outside_blocks",
     "expected_advertisements",
+    "expectations",
 )
 
 
@@ -82,6 +85,9 @@ class Evidence:
         failures: hosts that could not be reached or parsed.
         scope: the hosts to judge (None: every host of the intent). The deploy gate judges
             only the hosts it is still waiting for.
+        settled: the switches whose configuration is expected in place (None: all). A
+            rolling deploy's gate leaves out the switches of later batches: sessions and
+            routes towards them are not judged yet.
     """
 
     intent: Intent
@@ -93,7 +99,12 @@ class Evidence:
     cluster: ObservedCluster | None = None
     failures: dict[str, HostFailure] = field(default_factory=dict)
     scope: frozenset[str] | None = None
+    settled: frozenset[str] | None = None
     _peers_by_labels: dict[tuple[tuple[str, str], ...], list[PeerData]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    #: Rows by address, per (host, vrf): every check asks for them, the outputs do not change.
+    _rows: dict[tuple[str, str], dict[str, Any]] = field(
         default_factory=dict, repr=False, compare=False
     )
 
@@ -114,6 +125,7 @@ class Evidence:
     def observe(self, host: str, observed: Observed) -> None:
         """Record what a collector read from ``host`` (and forget an earlier failure)."""
         self.failures.pop(host, None)
+        self._rows = {k: v for k, v in self._rows.items() if k[0] != host}
         if isinstance(observed, ObservedSwitch):
             self.switches[host] = observed
         elif isinstance(observed, ObservedNode):
@@ -125,11 +137,64 @@ class Evidence:
 
     @cached_property
     def nodes_by_switch(self) -> dict[str, list[Node]]:
-        """Intent nodes grouped by the switch they peer with."""
+        """Intent nodes grouped by the switches they peer with (a dual-homed node twice)."""
         out: dict[str, list[Node]] = defaultdict(list)
         for n in self.intent.nodes:
-            out[n.tor].append(n)
+            for tor in n.tors:
+                out[tor].append(n)
         return dict(out)
+
+    @cached_property
+    def svi_owner(self) -> dict[str, str]:
+        """Switch name by its SVI address (as text)."""
+        return {str(s.data.svi.ip): s.name for s in self.intent.switches}
+
+    @cached_property
+    def block_owner(self) -> dict[str, str]:
+        """The node owning each IPAM block (as text; empty when blocks are unreadable)."""
+        return {str(b): n for n, bs in (self.blocks_by_node or {}).items() for b in bs}
+
+    def is_settled(self, switch: str) -> bool:
+        """Whether ``switch``'s configuration is expected in place (see ``settled``)."""
+        return self.settled is None or switch in self.settled
+
+    def settled_tors(self, node: Node) -> list[str]:
+        """The switches ``node`` peers with whose configuration is expected in place."""
+        return [t for t in node.tors if self.is_settled(t)]
+
+    @cached_property
+    def peerings(self) -> dict[str, dict[str, str]]:
+        """Node-to-node sessions of ``peer_selector`` peers (node -> peer node -> BGPPeer)."""
+        return self.intent.node_peerings()
+
+    @cached_property
+    def expectations(self) -> Expectations | None:
+        """What each switch should receive from each node (None: the cluster was not read)."""
+        adverts = self.expected_advertisements
+        if adverts is None:
+            return None
+        return Expectations(self.intent, adverts, self.peers_for)
+
+    def expected_received(self, switch: Switch, node: Node) -> set[str] | None:
+        """The prefixes ``switch`` should receive from ``node`` (None: cannot tell)."""
+        exp = self.expectations
+        return None if exp is None else exp.received(switch, node)
+
+    def expected_routes(self, switch: Switch) -> dict[str, dict[str, bool]] | None:
+        """Each prefix ``switch`` should route, by the neighbor addresses that send it.
+
+        Each sender comes with whether it ties with the prefix's origin (a relay as cheap as
+        the origin itself: the switch may route through either).
+        """
+        exp = self.expectations
+        if exp is None:
+            return None
+        out: dict[str, dict[str, bool]] = {}
+        for node in self.nodes_by_switch.get(switch.name, []):
+            tied = exp.tied(switch, node)
+            for pfx in exp.received(switch, node):
+                out.setdefault(pfx, {})[str(node.bgp_ip)] = pfx in tied
+        return out
 
     @cached_property
     def switch_by_name(self) -> dict[str, Switch]:
@@ -162,18 +227,23 @@ class Evidence:
         st = self.switches.get(switch)
         if st is None or st.bgp_summary is None:
             return None
-        v = st.bgp_summary.vrfs.get(vrf)
-        return {} if v is None else {p.neighbor: p for p in v.peers}
+        hit = self._rows.get((switch, vrf))
+        if hit is None:
+            v = st.bgp_summary.vrfs.get(vrf)
+            hit = self._rows[(switch, vrf)] = {} if v is None else {p.neighbor: p for p in v.peers}
+        return hit
 
     def node_peers(self, node: str) -> dict[str, CalicoPeer] | None:
         """The node's IPv4 BGP peers by address (None: not collected)."""
         st = self.nodes.get(node)
         if st is None:
             return None
-        section = st.status.ipv4
-        if section is None:
-            return {}
-        return {p.peer_address: p for p in section.peers}
+        hit = self._rows.get((node, ""))
+        if hit is None:
+            section = st.status.ipv4
+            peers = [] if section is None else section.peers
+            hit = self._rows[(node, "")] = {p.peer_address: p for p in peers}
+        return hit
 
     def mesh_addresses(self, node: Node) -> set[str]:
         """Addresses other nodes may show for ``node`` as a mesh peer.

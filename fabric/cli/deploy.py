@@ -102,12 +102,16 @@ def _print_table(title: str, hosts: list[Any], dry_run: bool = False) -> None:
     from rich.table import Table
 
     table = Table(title=title)
-    for col in ("host", "kind", "changed", "committed", "confirmed", "rolled back", "error"):
+    batched = any(getattr(h, "batch", None) for h in hosts)
+    cols = ("host", "kind", *(("batch",) if batched else ()), "changed", "committed")
+    for col in (*cols, "confirmed", "rolled back", "error"):
         table.add_column(col)
     for h in hosts:
+        batch = getattr(h, "batch", None)
         table.add_row(
             escape(h.host),
             h.kind,
+            *((str(batch or "-"),) if batched else ()),
             _changed(h, dry_run),
             _yes(h.committed),
             _yes(h.confirmed),
@@ -162,6 +166,12 @@ def _exit_for(code: ExitCode, message: str) -> None:
     help="State database (default <state>/state.db).",
 )
 @click.option("--confirm-within", help="Schedule a rollback unless `confirm RUN_ID` within this.")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    help="Rolling deploy: at most N switches per batch, the two ToRs of a pair never together; "
+    "each batch committed, gated and confirmed before the next.",
+)
 @click.option("--inventory", type=click.Path(path_type=Path), help="Inventory folder.")
 @CALICO_API
 @NODE_ACCESS
@@ -180,6 +190,7 @@ def deploy_cmd(
     output: str,
     db: Path | None,
     confirm_within: str | None,
+    batch_size: int | None,
     inventory: Path | None,
     calico_api: str,
     node_access: str | None,
@@ -209,6 +220,7 @@ def deploy_cmd(
         node_access=node_access,
         on_results=results_printer() if nornir_results else None,
         schedule_confirm=schedule_confirm_window,
+        batch_size=batch_size,
     )
     if insecure:
         click.echo("warning: TLS certificate verification is OFF (--insecure)", err=True)

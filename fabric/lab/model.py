@@ -35,6 +35,10 @@ class BgpNeighborConfig:
     #: Activated under ``address-family ipv4`` (EOS activates IPv4 by default unless
     #: ``no bgp default ipv4-unicast``; the seed activates explicitly).
     activated_ipv4: bool = True
+    #: ``allowas-in [N]``: how often the local AS may appear in a received AS path (0: never).
+    allowas_in: int = 0
+    #: ``route-reflector-client``: iBGP routes are reflected to and from this neighbor.
+    rr_client: bool = False
 
 
 @dataclass
@@ -102,6 +106,21 @@ class PeerState:
     state_detail: str | None = None
     #: The prefixes the neighbor sent (Adj-RIB-In, IPv4 unicast), while Established.
     received: tuple[ipaddress.IPv4Network, ...] = ()
+    #: Per received prefix: its AS path and next hop (the neighbor's own routes: empty path
+    #: over iBGP, the neighbor's AS over eBGP; relayed routes carry longer paths).
+    paths: dict[ipaddress.IPv4Network, ReceivedPath] = field(default_factory=dict)
+    #: What the switch advertises to this neighbor (None: not computed).
+    advertised: tuple[ipaddress.IPv4Network, ...] | None = None
+    #: Routes from this neighbor dropped because the AS path holds the local AS (loop).
+    as_loop_drops: int = 0
+
+
+@dataclass(frozen=True)
+class ReceivedPath:
+    """One received path's attributes (what ``show ip bgp`` prints of it)."""
+
+    as_path: tuple[int, ...]
+    next_hop: str
 
 
 @dataclass

@@ -84,11 +84,12 @@ _SIM_KINDS = (
     (sim.CALICO, "Node"),
     (sim.CALICO, "IPPool"),
     (sim.CALICO, "BlockAffinity"),
+    (sim.CALICO, "BGPFilter"),
     ("v1", "Node"),
     ("v1", "Pod"),
     ("v1", "Secret"),
 )
-_CALICO_KINDS = {k for a, k in _SIM_KINDS if a == sim.CALICO} | {"BGPFilter"}
+_CALICO_KINDS = {k for a, k in _SIM_KINDS if a == sim.CALICO}
 _BATCH_KINDS = {"Job", "CronJob"}
 #: What the lab's controllers (ReplicaSets, scheduling, workload status, endpoints) watch.
 _CONTROLLED = {

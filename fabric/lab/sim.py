@@ -10,7 +10,9 @@ The model, in words (docs/lab.md has the details and the numbers):
   ``BGPConfiguration``'s ``asNumber``, else 64512.
 * A node's peers are the ``BGPPeer`` objects that apply to it (global; ``spec.node`` equal to
   the node; ``nodeSelector`` matching its core ``Node`` labels) plus the node-to-node mesh (every
-  other node's management address) while ``nodeToNodeMeshEnabled`` (default true).
+  other node's management address) while ``nodeToNodeMeshEnabled`` (default true). A
+  ``peerSelector`` peer links the nodes it applies to with the nodes it selects, both ways; a
+  node with a ``routeReflectorClusterID`` is a route reflector, out of the mesh.
 * A node-switch session is Established only when the switch has the node's BGP IP as neighbor with
   ``remote-as`` equal to the node's AS (and not shut down), the switch has an interface in the
   node's subnet, Calico has a peer for that node whose ``peerIP`` is that interface's address and
@@ -18,10 +20,11 @@ The model, in words (docs/lab.md has the details and the numbers):
   link is down and BIRD runs on the node. Calico's ``listenPort`` does not matter: the node
   connects out to the switch's port 179, as in the seed.
 * Each node owns IPAM blocks (``BlockAffinity`` objects); pods whose IP lies in a pool but outside
-  their node's blocks are advertised as /32s. A node advertises its blocks, those /32s and the
-  service CIDRs of the ``BGPConfiguration``. The switch installs what its Established, activated
-  neighbors advertise: one best path per prefix (lowest neighbor address), or up to
-  ``maximum-paths`` equal paths.
+  their node's blocks are advertised as /32s. A node originates its blocks, those /32s and the
+  service CIDRs of the ``BGPConfiguration``. Routes then propagate over the Established sessions
+  by BGP's rules (:mod:`fabric.lab.propagation`: iBGP split horizon and route reflection,
+  AS-path loop prevention and ``allowas-in``, Calico's export policy and ``BGPFilter`` rules);
+  the switch installs the best path per prefix, or up to ``maximum-paths`` equal paths.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ import base64
 import binascii
 import ipaddress
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -41,10 +44,13 @@ from fabric.lab.model import (
     NodePeerType,
     NodePeerView,
     PeerState,
+    ReceivedPath,
     SessionState,
     SwitchBgpView,
     SwitchSnapshot,
 )
+from fabric.lab.propagation import Outcome, Path, Session, Speaker, multipath, propagate
+from fabric.models.intent import filter_rule_matches
 
 CALICO = "projectcalico.org/v3"
 DEFAULT_AS = 64512
@@ -126,6 +132,10 @@ class NodeSim:
     peers: list[NodePeerView]
     advertised: list[IPv4Net]
     blocks: list[IPv4Net]
+    #: The address other nodes' sessions reach it on (Calico Node address, else mesh address).
+    address: IPv4Addr | None = None
+    #: A Calico route reflector (not in the node-to-node mesh).
+    route_reflector: bool = False
 
 
 @dataclass
@@ -145,15 +155,15 @@ class SimResult:
         if not st.bird_running:
             return NodeBgpView(bird_running=False, error="Calico process is not running.")
         rows: list[NodePeerView] = []
-        if self.mesh_enabled:
+        if self.mesh_enabled and not st.route_reflector:
             for other in sorted(self.nodes.values(), key=lambda s: s.facts.name):
-                if other.facts.name == name:
+                if other.facts.name == name or other.route_reflector:
                     continue
                 up = st.mesh_capable and other.mesh_capable
                 since = max(st.mesh_since, other.mesh_since)
                 rows.append(
                     NodePeerView(
-                        peer_address=str(other.facts.mesh_ip),
+                        peer_address=str(other.address or other.facts.mesh_ip),
                         peer_type="node-to-node mesh",
                         state="up" if up else "start",
                         since=since,
@@ -474,6 +484,42 @@ class _Calico:
     node_as: dict[str, int]
     labels: dict[str, dict[str, str]]
     peers: list[dict[str, Any]]
+    #: Calico Node ``spec.bgp.routeReflectorClusterID`` per node (route reflectors).
+    cluster_id: dict[str, str] = field(default_factory=dict)
+    #: Calico Node ``spec.bgp.ipv4Address`` per node (the address its BGP speaks from).
+    node_addr: dict[str, IPv4Addr] = field(default_factory=dict)
+    #: BGPFilter rules by name: (importV4, exportV4), each ``(action, operator, cidr)``.
+    filters: dict[str, tuple[list[_Rule], list[_Rule]]] = field(default_factory=dict)
+
+
+_Rule = tuple[str, str, IPv4Net]
+
+
+def _read_rules(items: Any) -> list[_Rule]:
+    rules: list[_Rule] = []
+    for item in items or []:
+        net = _net(item.get("cidr")) if isinstance(item, dict) else None
+        if net is not None:
+            rules.append((str(item.get("action")), str(item.get("matchOperator", "In")), net))
+    return rules
+
+
+def _read_nodes(world: World) -> tuple[dict[str, int], dict[str, str], dict[str, IPv4Addr]]:
+    node_as: dict[str, int] = {}
+    cluster_id: dict[str, str] = {}
+    node_addr: dict[str, IPv4Addr] = {}
+    for obj in world.list(CALICO, "Node"):
+        name = str(_meta(obj).get("name"))
+        bgp = _spec(obj).get("bgp") or {}
+        asn = _int(bgp.get("asNumber"))
+        if asn is not None:
+            node_as[name] = asn
+        if bgp.get("routeReflectorClusterID"):
+            cluster_id[name] = str(bgp["routeReflectorClusterID"])
+        addr = _addr(str(bgp.get("ipv4Address") or "").split("/", 1)[0])
+        if addr is not None:
+            node_addr[name] = addr
+    return node_as, cluster_id, node_addr
 
 
 def _read_calico(world: World) -> _Calico:
@@ -486,17 +532,20 @@ def _read_calico(world: World) -> _Calico:
             net = _net(item.get("cidr")) if isinstance(item, dict) else None
             if net is not None and net not in services:
                 services.append(net)
-    node_as: dict[str, int] = {}
-    for obj in world.list(CALICO, "Node"):
-        asn = _int((_spec(obj).get("bgp") or {}).get("asNumber"))
-        if asn is not None:
-            node_as[str(_meta(obj).get("name"))] = asn
+    node_as, cluster_id, node_addr = _read_nodes(world)
     labels: dict[str, dict[str, str]] = {}
     for obj in world.list("v1", "Node"):
         meta = _meta(obj)
         labels[str(meta.get("name"))] = {
             str(k): str(v) for k, v in (meta.get("labels") or {}).items()
         }
+    filters = {
+        str(_meta(o).get("name")): (
+            _read_rules(_spec(o).get("importV4")),
+            _read_rules(_spec(o).get("exportV4")),
+        )
+        for o in world.list(CALICO, "BGPFilter")
+    }
     return _Calico(
         mesh=mesh,
         default_as=default_as,
@@ -504,6 +553,9 @@ def _read_calico(world: World) -> _Calico:
         node_as=node_as,
         labels=labels,
         peers=world.list(CALICO, "BGPPeer"),
+        cluster_id=cluster_id,
+        node_addr=node_addr,
+        filters=filters,
     )
 
 
@@ -513,6 +565,30 @@ class _CalicoPeer:
     asn: int | None
     peer_type: NodePeerType
     password: str | None
+    filters: tuple[str, ...] = ()
+    allowas: int = 0
+
+
+@dataclass
+class _NodeLink:
+    """A ``peerSelector`` BGPPeer: the nodes it applies to peer with the nodes it selects."""
+
+    nodes: _Selector | None
+    peers: _Selector | None
+    filters: tuple[str, ...]
+    allowas: int
+
+
+def _peer_options(spec: Mapping[str, Any]) -> tuple[tuple[str, ...], int]:
+    filters = tuple(str(f) for f in spec.get("filters") or [])
+    return filters, _int(spec.get("numAllowedLocalASNumbers")) or 0
+
+
+def _compile(selector: Any) -> _Selector | None:
+    try:
+        return _Selector(str(selector))
+    except ValueError:
+        return None  # an invalid selector matches nothing
 
 
 class _PeerIndex:
@@ -522,11 +598,24 @@ class _PeerIndex:
         self.glob: list[_CalicoPeer] = []
         self.by_node: dict[str, list[_CalicoPeer]] = {}
         self.selected: list[tuple[_Selector | None, _CalicoPeer]] = []
+        self.links: list[_NodeLink] = []
         keys: set[str] = set()
         for obj in cal.peers:
             spec = _spec(obj)
+            filters, allowas = _peer_options(spec)
+            if spec.get("peerSelector"):
+                link = _NodeLink(
+                    None if spec.get("node") else _compile(spec.get("nodeSelector") or "all()"),
+                    _compile(spec["peerSelector"]),
+                    filters,
+                    allowas,
+                )
+                if spec.get("node"):  # a node-specific selector peer: only that node
+                    link.nodes = _compile(f"kubernetes.io/hostname == '{spec['node']}'")
+                self.links.append(link)
+                continue
             ip = _peer_ip(spec.get("peerIP"))
-            if ip is None or spec.get("peerSelector"):
+            if ip is None:
                 continue
             password = None
             ref = (spec.get("password") or {}).get("secretKeyRef")
@@ -536,19 +625,16 @@ class _PeerIndex:
             target = spec.get("node")
             selector = spec.get("nodeSelector")
             if target:
-                peer = _CalicoPeer(ip, asn, "node specific", password)
+                peer = _CalicoPeer(ip, asn, "node specific", password, filters, allowas)
                 self.by_node.setdefault(str(target), []).append(peer)
             elif selector:
-                peer = _CalicoPeer(ip, asn, "node specific", password)
-                try:
-                    compiled: _Selector | None = _Selector(str(selector))
-                except ValueError:
-                    compiled = None  # an invalid selector matches nothing
+                peer = _CalicoPeer(ip, asn, "node specific", password, filters, allowas)
+                compiled = _compile(selector)
                 if compiled is not None:
                     keys |= compiled.keys()
                 self.selected.append((compiled, peer))
             else:
-                self.glob.append(_CalicoPeer(ip, asn, "global", password))
+                self.glob.append(_CalicoPeer(ip, asn, "global", password, filters, allowas))
         self.keys = tuple(sorted(keys))
         self._memo: dict[tuple[str | None, ...], list[_CalicoPeer]] = {}
 
@@ -578,6 +664,33 @@ class _PeerIndex:
             if peer.ip not in own:
                 specific.setdefault(str(peer.ip), peer)
         return [glob[k] for k in sorted(glob)] + [specific[k] for k in sorted(specific)]
+
+    def node_links(
+        self, nodes: list[NodeFacts], labels: Mapping[str, Mapping[str, str]]
+    ) -> dict[str, dict[str, _NodeLink]]:
+        """Node -> the nodes it peers with through ``peerSelector`` peers (both directions)."""
+        out: dict[str, dict[str, _NodeLink]] = {n.name: {} for n in nodes}
+        for link in self.links:
+            if link.nodes is None or link.peers is None:
+                continue
+            chosen = [n.name for n in nodes if _safe_match(link.peers, labels[n.name])]
+            if not chosen:
+                continue
+            for n in nodes:
+                if not _safe_match(link.nodes, labels[n.name]):
+                    continue
+                for other in chosen:
+                    if other != n.name:
+                        out[n.name].setdefault(other, link)
+                        out[other].setdefault(n.name, link)
+        return out
+
+
+def _safe_match(sel: _Selector, labels: Mapping[str, str]) -> bool:
+    try:
+        return sel.match(labels)
+    except ValueError:
+        return False
 
 
 def _advertised(
@@ -714,6 +827,10 @@ class ClusterDerived:
     adverts: dict[str, list[IPv4Net]]
     node_as: dict[str, int]
     peers_of: dict[str, list[_CalicoPeer]]
+    #: node -> the nodes it peers with through ``peerSelector`` BGPPeers.
+    links: dict[str, dict[str, _NodeLink]] = field(default_factory=dict)
+    #: The prefixes Calico exports to its BGP peers (IP pools and service CIDRs).
+    exportable: tuple[IPv4Net, ...] = ()
 
 
 def derive_cluster(world: World) -> ClusterDerived:
@@ -721,14 +838,201 @@ def derive_cluster(world: World) -> ClusterDerived:
     cal = _read_calico(world)
     blocks = node_blocks(world)
     index = _PeerIndex(world, cal)
+    labels = {n.name: cal.labels.get(n.name, dict(n.labels)) for n in world.nodes}
     return ClusterDerived(
         cal=cal,
         blocks=blocks,
         adverts=_advertised(world, cal, blocks),
         node_as={n.name: cal.node_as.get(n.name, cal.default_as) for n in world.nodes},
-        peers_of={
-            n.name: index.for_node(n, cal.labels.get(n.name, dict(n.labels))) for n in world.nodes
-        },
+        peers_of={n.name: index.for_node(n, labels[n.name]) for n in world.nodes},
+        links=index.node_links(world.nodes, labels),
+        exportable=tuple([p for p, _ in pools(world)] + cal.service_cidrs),
+    )
+
+
+@dataclass
+class _SwitchRow:
+    """One neighbor of one switch: its configuration, its node, the session's outcome."""
+
+    address: str
+    nb: BgpNeighborConfig
+    node: NodeFacts | None
+    state: SessionState
+    detail: str | None
+    since: float
+
+
+def _switch_sessions(
+    world: World,
+    derived: ClusterDerived,
+    switch_by_addr: dict[IPv4Addr, str],
+    prev: Mapping[tuple[str, ...], tuple[str, float]],
+    since: SinceMap,
+    now: float,
+) -> dict[str, list[_SwitchRow]]:
+    """Every switch's neighbor rows, judged from both sides' configuration."""
+    nodes_by_ip = {n.bgp_ip: n for n in world.nodes}
+    out: dict[str, list[_SwitchRow]] = {}
+    for sname, snap in sorted(world.switches.items()):
+        if snap.bgp is None:
+            continue
+        rows: list[_SwitchRow] = []
+        for addr_text, nb in snap.bgp.neighbors.items():
+            nb_ip = _addr(addr_text)
+            node = nodes_by_ip.get(nb_ip) if nb_ip is not None else None
+            peer = None
+            if node is not None:
+                peer = next(
+                    (p for p in derived.peers_of[node.name] if switch_by_addr.get(p.ip) == sname),
+                    None,
+                )
+            node_as = derived.node_as.get(node.name) if node else None
+            res = _session(world, snap, nb, node, node_as, peer)
+            state = res.switch_state or "Active"
+            t = _since(prev, since, ("switch", sname, addr_text), res.switch_detail or state, now)
+            rows.append(_SwitchRow(addr_text, nb, node, state, res.switch_detail, t))
+        out[sname] = rows
+    return out
+
+
+def _policy_key(
+    rules_by_name: Mapping[str, tuple[list[_Rule], list[_Rule]]],
+    names: tuple[str, ...],
+    exportable: tuple[IPv4Net, ...],
+) -> Hashable:
+    """What a node session's policies are (for the propagation cache)."""
+    rules = tuple(
+        (
+            name,
+            tuple(rules_by_name.get(name, ([], []))[0]),
+            tuple(rules_by_name.get(name, ([], []))[1]),
+        )
+        for name in names
+    )
+    return ("calico", rules, exportable)
+
+
+def _policy(
+    rules_by_name: Mapping[str, tuple[list[_Rule], list[_Rule]]],
+    names: tuple[str, ...],
+    direction: int,
+    allowed: tuple[IPv4Net, ...] | None = None,
+) -> Callable[[IPv4Net], bool] | None:
+    """A Calico session policy: BGPFilter rules (first match), then Calico's default."""
+    rules = [r for name in names for r in rules_by_name.get(name, ([], []))[direction]]
+    if not rules and allowed is None:
+        return None
+
+    def keep(net: IPv4Net) -> bool:
+        for action, operator, cidr in rules:
+            if filter_rule_matches(operator, cidr, net):
+                return action == "Accept"
+        return allowed is None or any(net.subnet_of(a) for a in allowed)
+
+    return keep
+
+
+class _Speakers:
+    """Builds the propagation speakers of one compute: switches, nodes and their sessions."""
+
+    def __init__(self, world: World, derived: ClusterDerived, adverts: dict[str, list[IPv4Net]]):
+        self.world = world
+        self.derived = derived
+        self.out: dict[str, Speaker] = {}
+        for sname, snap in world.switches.items():
+            if snap.bgp is None:
+                continue
+            self.out["s:" + sname] = Speaker(
+                id="s:" + sname,
+                asn=snap.bgp.asn,
+                router_id=_router_id(snap) or "0.0.0.0",
+                connected=[net for _n, _a, net in _l3(snap)],
+                observed=True,
+            )
+        cal = derived.cal
+        for node in world.nodes:
+            self.out["n:" + node.name] = Speaker(
+                id="n:" + node.name,
+                asn=derived.node_as[node.name],
+                router_id=str(self.node_addr(node)),
+                cluster_id=cal.cluster_id.get(node.name),
+                origin=list(adverts.get(node.name, [])) if node.name not in world.bird_down else [],
+            )
+
+    def node_addr(self, node: NodeFacts) -> IPv4Addr:
+        """The address a node's BGP speaks from to other nodes (Calico Node, else mesh)."""
+        return self.derived.cal.node_addr.get(node.name, node.mesh_ip)
+
+    def switch_node(self, sname: str, snap: SwitchSnapshot, row: _SwitchRow) -> None:
+        """Both sides of an Established switch-node session."""
+        assert snap.bgp is not None and row.node is not None
+        node, nb = row.node, row.nb
+        sw, nd = self.out["s:" + sname], self.out["n:" + node.name]
+        local = str(_iface_addr(snap, node.bgp_ip) or "")
+        ebgp = sw.asn != nd.asn
+        peer = next(
+            (p for p in self.derived.peers_of[node.name] if str(p.ip) == local),
+            None,
+        )
+        filters, allowas = (peer.filters, peer.allowas) if peer else ((), 0)
+        rules = self.derived.cal.filters
+        sw.sessions[nd.id] = Session(
+            nd.id, local, str(node.bgp_ip), ebgp, peer_is_client=nb.rr_client, allowas=nb.allowas_in
+        )
+        if nb.rr_client:
+            sw.cluster_id = sw.router_id
+        nd.sessions[sw.id] = Session(
+            sw.id,
+            str(node.bgp_ip),
+            local,
+            ebgp,
+            peer_is_client=nd.cluster_id is not None and not ebgp,
+            allowas=allowas,
+            export=_policy(rules, filters, 1, self.derived.exportable),
+            import_=_policy(rules, filters, 0),
+            key=_policy_key(rules, filters, self.derived.exportable),
+        )
+
+    def node_node(self, a: NodeFacts, b: NodeFacts, link: _NodeLink | None) -> None:
+        """Both sides of an up node-to-node session (mesh, or a peerSelector peer)."""
+        sa, sb = self.out["n:" + a.name], self.out["n:" + b.name]
+        ebgp = sa.asn != sb.asn
+        rules = self.derived.cal.filters
+        filters, allowas = (link.filters, link.allowas) if link else ((), 0)
+        for me, other, mine, theirs in ((sa, sb, a, b), (sb, sa, b, a)):
+            me.sessions[other.id] = Session(
+                other.id,
+                str(self.node_addr(mine)),
+                str(self.node_addr(theirs)),
+                ebgp,
+                peer_is_client=me.cluster_id is not None
+                and not ebgp
+                and other.cluster_id != me.cluster_id,
+                allowas=allowas,
+                export=_policy(rules, filters, 1, self.derived.exportable),
+                import_=_policy(rules, filters, 0),
+                key=_policy_key(rules, filters, self.derived.exportable),
+            )
+
+
+def _iface_addr(snap: SwitchSnapshot, ip: IPv4Addr) -> IPv4Addr | None:
+    for _name, addr, net in _l3(snap):
+        if ip in net:
+            return addr
+    return None
+
+
+def _mesh_members(world: World, derived: ClusterDerived) -> list[NodeFacts]:
+    """Nodes in the node-to-node mesh (Calico leaves route reflectors out of it)."""
+    if not derived.cal.mesh:
+        return []
+    return [n for n in world.nodes if n.name not in derived.cal.cluster_id]
+
+
+def _capable(world: World, node: NodeFacts) -> bool:
+    """A node can hold node-to-node sessions: BIRD runs, its link (or management) is up."""
+    return node.name not in world.bird_down and (
+        node.mgmt_ip is not None or node.name not in world.link_down
     )
 
 
@@ -743,130 +1047,234 @@ def compute(world: World, now: float) -> SimResult:
         A view per switch, the state per node, and the session start times to carry over.
     """
     derived = world.derived if world.derived is not None else derive_cluster(world)
-    cal, blocks, adverts = derived.cal, derived.blocks, derived.adverts
+    adverts = derived.adverts
     if world.withheld:
         adverts = {
             name: [n for n in nets if n not in world.withheld.get(name, frozenset())]
             for name, nets in adverts.items()
         }
-    node_as, peers_of = derived.node_as, derived.peers_of
     since: SinceMap = {}
     prev = world.previous
-    nodes_by_ip = {n.bgp_ip: n for n in world.nodes}
-
-    # Addresses of switches (default VRF) -> switch name, for nodes' peer lookups.
     switch_by_addr: dict[IPv4Addr, str] = {}
     for sname, snap in world.switches.items():
         for iface in snap.interfaces:
             if iface.vrf == "default":
                 switch_by_addr.setdefault(iface.address.ip, sname)
+    rows = _switch_sessions(world, derived, switch_by_addr, prev, since, now)
+    speakers = _Speakers(world, derived, adverts)
+    for sname, srows in rows.items():
+        for row in srows:
+            if row.state == "Established" and row.node is not None and row.nb.activated_ipv4:
+                speakers.switch_node(sname, world.switches[sname], row)
+    capable = {n.name: _capable(world, n) for n in world.nodes}
+    by_name = {n.name: n for n in world.nodes}
+    mesh = _mesh_members(world, derived)
+    for i, a in enumerate(mesh):
+        for b in mesh[i + 1 :]:
+            if capable[a.name] and capable[b.name]:
+                speakers.node_node(a, b, None)
+    for a_name, links in derived.links.items():
+        for b_name, link in links.items():
+            if a_name < b_name and capable[a_name] and capable[b_name]:
+                speakers.node_node(by_name[a_name], by_name[b_name], link)
+    outcome = propagate(speakers.out)
+    views = {
+        sname: _switch_view(snap, rows.get(sname), speakers.out.get("s:" + sname), outcome)
+        for sname, snap in sorted(world.switches.items())
+    }
+    nodes = _node_states(world, derived, adverts, switch_by_addr, capable, prev, since, now)
+    return SimResult(
+        now=now,
+        switches=views,
+        nodes=nodes,
+        mesh_enabled=derived.cal.mesh,
+        since=since,
+        derived=derived,
+    )
 
-    switch_views: dict[str, SwitchBgpView] = {}
-    for sname, snap in sorted(world.switches.items()):
-        if snap.bgp is None:
-            switch_views[sname] = SwitchBgpView(router_id=_router_id(snap), local_as=None)
-            continue
-        peers: list[PeerState] = []
-        offers: dict[IPv4Net, list[tuple[IPv4Addr, str | None]]] = {}
-        for addr_text, nb in snap.bgp.neighbors.items():
-            nb_ip = _addr(addr_text)
-            node = nodes_by_ip.get(nb_ip) if nb_ip is not None else None
-            peer = None
-            if node is not None:
-                peer = next(
-                    (p for p in peers_of[node.name] if switch_by_addr.get(p.ip) == sname), None
-                )
-            out = _session(world, snap, nb, node, node_as.get(node.name) if node else None, peer)
-            state = out.switch_state or "Active"
-            t = _since(prev, since, ("switch", sname, addr_text), out.switch_detail or state, now)
-            received: tuple[IPv4Net, ...] = ()
-            if state == "Established" and node is not None and nb.activated_ipv4:
-                received = tuple(adverts.get(node.name, []))
-                for net in received:
-                    offers.setdefault(net, []).append((node.bgp_ip, _iface_for(snap, node.bgp_ip)))
-            count = len(received)
-            peers.append(
-                PeerState(
-                    neighbor=addr_text,
-                    remote_as=nb.remote_as or 0,
-                    state=state,
-                    since=t,
-                    prefixes_received=count,
-                    prefixes_accepted=count,
-                    description=nb.description,
-                    state_detail=out.switch_detail,
-                    received=received,
-                )
+
+def _net_order(net: IPv4Net) -> tuple[int, int]:
+    return (int(net.network_address), net.prefixlen)
+
+
+def _switch_view(
+    snap: SwitchSnapshot,
+    rows: list[_SwitchRow] | None,
+    speaker: Speaker | None,
+    outcome: Outcome,
+) -> SwitchBgpView:
+    """``show ip bgp summary`` rows and the BGP routes of one switch."""
+    if snap.bgp is None or rows is None or speaker is None:
+        return SwitchBgpView(router_id=_router_id(snap), local_as=None)
+    rib_in = outcome.rib_in.get(speaker.id, {})
+    order = sorted(rib_in, key=_net_order)
+    by_sender: dict[str, dict[IPv4Net, Path]] = {}
+    for net in order:
+        for sender, path in rib_in[net].items():
+            by_sender.setdefault(sender, {})[net] = path
+    best = sorted(outcome.best.get(speaker.id, {}).items(), key=lambda kv: _net_order(kv[0]))
+    peers: list[PeerState] = []
+    for row in rows:
+        sid = "n:" + row.node.name if row.node is not None else ""
+        got = by_sender.get(sid, {}) if row.state == "Established" else {}
+        advertised: tuple[IPv4Net, ...] | None = None
+        sess = speaker.sessions.get(sid)
+        if sess is not None:
+            advertised = tuple(net for net, b in best if _sends(speaker, sess, b))
+        peers.append(
+            PeerState(
+                neighbor=row.address,
+                remote_as=row.nb.remote_as or 0,
+                state=row.state,
+                since=row.since,
+                prefixes_received=len(got),
+                prefixes_accepted=len(got),
+                description=row.nb.description,
+                state_detail=row.detail,
+                received=tuple(got),
+                paths={n: ReceivedPath(p.as_path, p.next_hop) for n, p in got.items()},
+                advertised=advertised,
+                as_loop_drops=outcome.loop_drops.get((speaker.id, sid), 0),
             )
-        peers.sort(key=lambda p: _addr(p.neighbor) or IPv4Addr(0))
-        routes: list[BgpRoute] = []
-        ebgp = {
-            p.neighbor for p in peers if p.state == "Established" and p.remote_as != snap.bgp.asn
-        }
-        width = max(1, snap.bgp.maximum_paths or 1)
-        for net in sorted(offers):
-            paths = sorted(offers[net], key=lambda p: p[0])[:width]
-            external = str(paths[0][0]) in ebgp
-            routes.append(
-                BgpRoute(
-                    prefix=net,
-                    next_hops=[str(p[0]) for p in paths],
-                    code="B E" if external else "B I",
-                    distance=20 if external else 200,
-                    interface=paths[0][1],
-                )
-            )
-        switch_views[sname] = SwitchBgpView(
-            router_id=_router_id(snap), local_as=snap.bgp.asn, peers=peers, routes=routes
         )
+    peers.sort(key=lambda p: _addr(p.neighbor) or IPv4Addr(0))
+    return SwitchBgpView(
+        router_id=_router_id(snap),
+        local_as=snap.bgp.asn,
+        peers=peers,
+        routes=_routes(snap, speaker, rib_in, order),
+    )
 
-    node_states: dict[str, NodeSim] = {}
+
+def _routes(
+    snap: SwitchSnapshot,
+    speaker: Speaker,
+    rib_in: dict[IPv4Net, dict[str, Path]],
+    order: list[IPv4Net],
+) -> list[BgpRoute]:
+    """The installed BGP routes: best and equal paths up to maximum-paths, next hop on link."""
+    assert snap.bgp is not None
+    width = max(1, snap.bgp.maximum_paths or 1)
+    nets = speaker.connected or []
+    on_link: dict[str, bool] = {}
+    routes: list[BgpRoute] = []
+    for net in order:
+        valid = []
+        for p in rib_in[net].values():
+            ok = on_link.get(p.next_hop)
+            if ok is None:
+                ok = on_link[p.next_hop] = _on_link(p.next_hop, nets)
+            if ok:
+                valid.append(p)
+        chosen = multipath(valid, width)
+        if not chosen:
+            continue
+        hops = list(dict.fromkeys(p.next_hop for p in chosen))
+        external = chosen[0].ebgp
+        first = _addr(hops[0])
+        routes.append(
+            BgpRoute(
+                prefix=net,
+                next_hops=hops,
+                code="B E" if external else "B I",
+                distance=20 if external else 200,
+                interface=_iface_for(snap, first) if first is not None else None,
+            )
+        )
+    return routes
+
+
+def _on_link(hop: str, nets: list[IPv4Net]) -> bool:
+    addr = _addr(hop)
+    return addr is not None and any(addr in n for n in nets)
+
+
+def _sends(speaker: Speaker, sess: Session, best: Path) -> bool:
+    """Whether the switch advertises its best path to the session's peer."""
+    if best.sender == sess.peer:
+        return False
+    if sess.ebgp or best.ebgp:
+        return True
+    came = speaker.sessions.get(best.sender)
+    return speaker.cluster_id is not None and (
+        sess.peer_is_client or (came is not None and came.peer_is_client)
+    )
+
+
+def _node_states(
+    world: World,
+    derived: ClusterDerived,
+    adverts: dict[str, list[IPv4Net]],
+    switch_by_addr: dict[IPv4Addr, str],
+    capable: dict[str, bool],
+    prev: Mapping[tuple[str, ...], tuple[str, float]],
+    since: SinceMap,
+    now: float,
+) -> dict[str, NodeSim]:
+    """Each node's BIRD state and its peer rows (mesh rows are added by the view)."""
+    node_as, peers_of = derived.node_as, derived.peers_of
+    by_name = {n.name: n for n in world.nodes}
+    out: dict[str, NodeSim] = {}
     for node in world.nodes:
         running = node.name not in world.bird_down
         bird_since = _since(prev, since, ("bird", node.name), "up" if running else "down", now)
-        mesh_link = node.mgmt_ip is not None or node.name not in world.link_down
-        capable = running and mesh_link
-        mesh_since = _since(prev, since, ("mesh", node.name), "up" if capable else "down", now)
+        cap = capable[node.name]
+        mesh_since = _since(prev, since, ("mesh", node.name), "up" if cap else "down", now)
         rows: list[NodePeerView] = []
         for peer in peers_of[node.name]:
             owner = switch_by_addr.get(peer.ip)
             if owner is None:
-                out = _Outcome(None, None, "start", INFO_CONNECT)
+                res = _Outcome(None, None, "start", INFO_CONNECT)
             else:
                 osnap = world.switches[owner]
                 onb = osnap.bgp.neighbors.get(str(node.bgp_ip)) if osnap.bgp else None
-                out = _session(world, osnap, onb, node, node_as[node.name], peer)
+                res = _session(world, osnap, onb, node, node_as[node.name], peer)
             t = _since(
-                prev, since, ("node", node.name, str(peer.ip)), out.node_state + out.node_info, now
+                prev, since, ("node", node.name, str(peer.ip)), res.node_state + res.node_info, now
             )
             rows.append(
-                NodePeerView(
-                    peer_address=str(peer.ip),
-                    peer_type=peer.peer_type,
-                    state=out.node_state,
-                    since=t,
-                    info=out.node_info,
-                )
+                NodePeerView(str(peer.ip), peer.peer_type, res.node_state, t, res.node_info)
             )
-        node_states[node.name] = NodeSim(
+        rows.extend(_link_rows(world, derived, node, by_name, capable, prev, since, now))
+        out[node.name] = NodeSim(
             facts=node,
             as_number=node_as[node.name],
             bird_running=running,
-            mesh_capable=capable,
+            mesh_capable=cap,
             mesh_since=mesh_since,
             bird_since=bird_since,
             peers=rows,
             advertised=adverts.get(node.name, []),
-            blocks=blocks.get(node.name, []),
+            blocks=derived.blocks.get(node.name, []),
+            address=derived.cal.node_addr.get(node.name, node.mesh_ip),
+            route_reflector=node.name in derived.cal.cluster_id,
         )
-    return SimResult(
-        now=now,
-        switches=switch_views,
-        nodes=node_states,
-        mesh_enabled=cal.mesh,
-        since=since,
-        derived=derived,
+    return out
+
+
+def _link_rows(
+    world: World,
+    derived: ClusterDerived,
+    node: NodeFacts,
+    by_name: dict[str, NodeFacts],
+    capable: dict[str, bool],
+    prev: Mapping[tuple[str, ...], tuple[str, float]],
+    since: SinceMap,
+    now: float,
+) -> list[NodePeerView]:
+    """Rows of the node's ``peerSelector`` sessions (``node specific``, as Calico shows them)."""
+    rows: list[NodePeerView] = []
+    addrs = derived.cal.node_addr
+    others = sorted(
+        derived.links.get(node.name, {}), key=lambda o: addrs.get(o, by_name[o].mesh_ip)
     )
+    for other in others:
+        addr = str(addrs.get(other, by_name[other].mesh_ip))
+        up = capable[node.name] and capable[other]
+        info = "Established" if up else INFO_REFUSED
+        t = _since(prev, since, ("link", node.name, other), str(up) + info, now)
+        rows.append(NodePeerView(addr, "node specific", "up" if up else "start", t, info))
+    return rows
 
 
 def objects_by_kind(items: Iterable[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:

@@ -173,8 +173,11 @@ class _Strict(BaseModel):
 
 #: The minor version (Calico 3.x) that introduced each spec field we can render, per kind.
 #: Compiled from the Calico API reference (docs.tigera.io, ``reference/resources/
-#: bgpconfig`` and ``bgppeer`` of each release) and release notes; fields present since 3.0
-#: are listed as 0. ``keepOriginalNextHop`` is superseded by ``nextHopMode`` in 3.30.
+#: bgpconfig``, ``bgppeer``, ``bgpfilter`` and ``node`` of each release) and release notes;
+#: fields present since 3.0 are listed as 0. ``keepOriginalNextHop`` is superseded by
+#: ``nextHopMode`` in 3.30. The ``BGPFilter`` kind and ``BGPPeer.filters`` first appear in the
+#: 3.26 API reference (3.25's lists neither); ``peerSelector`` and ``routeReflectorClusterID``
+#: came with the in-cluster route reflectors of 3.3.
 CALICO_FIELD_SINCE: dict[str, dict[str, int]] = {
     "BGPConfiguration": {
         "logSeverityScreen": 0,
@@ -195,11 +198,15 @@ CALICO_FIELD_SINCE: dict[str, dict[str, int]] = {
         "peerIP": 0,
         "asNumber": 0,
         "nodeSelector": 0,
+        "peerSelector": 3,
         "password": 11,
         "keepOriginalNextHop": 23,
+        "numAllowedLocalASNumbers": 24,
+        "filters": 26,
         "nextHopMode": 30,
     },
-    "Node": {"bgp.ipv4Address": 0, "bgp.asNumber": 0},
+    "Node": {"bgp.ipv4Address": 0, "bgp.asNumber": 0, "bgp.routeReflectorClusterID": 3},
+    "BGPFilter": {"exportV4": 26, "importV4": 26},
 }
 
 
@@ -232,20 +239,36 @@ class NodeData(_Strict):
 
     bgp_ip: IPv4
     mgmt_ip: IPv4 | None = None
+    #: The one switch the node peers with (shorthand of ``tors: [name]``).
     tor: str | None = None
+    #: Every switch the node peers with (both ToRs of a pair). ``[]``: none (a route
+    #: reflector client that peers only with in-cluster route reflectors).
+    tors: list[str] | None = None
     as_number: ASN | None = None
+    #: Makes the node a Calico route reflector (Calico Node ``spec.bgp.routeReflectorClusterID``).
+    route_reflector_cluster_id: IPv4 | None = None
     #: Node-specific BGPPeers (Calico ``spec.node``) in addition to the cluster's peers.
     peers: list[PeerData] = Field(default_factory=list)
     labels: dict[str, str] = Field(default_factory=dict)
 
 
 class PeerData(_Strict):
-    """A Calico BGPPeer: global (no node/selector) or node-specific."""
+    """A Calico BGPPeer: global (no node/selector) or node-specific.
+
+    Either ``peer_ip`` (with ``as_number``: a switch) or ``peer_selector`` (other Calico
+    nodes, e.g. the route reflectors).
+    """
 
     name: K8sName
-    peer_ip: IPv4
-    as_number: ASN
+    peer_ip: IPv4 | None = None
+    as_number: ASN | None = None
     node_selector: str | None = None
+    #: Calico ``peerSelector``: peer with the nodes it selects (3.3+).
+    peer_selector: str | None = None
+    #: Names of ``BGPFilter`` objects applied to this peering (3.26+).
+    filters: list[K8sName] = Field(default_factory=list)
+    #: Calico ``numAllowedLocalASNumbers``: the node-side ``allowas-in`` (3.24+).
+    num_allowed_local_as_numbers: Annotated[int, Field(ge=1, le=10)] | None = None
     password_ref: SecretRef | None = None
     #: Calico ``keepOriginalNextHop`` (3.23+, superseded by ``next_hop_mode`` in 3.30).
     keep_original_next_hop: bool | None = None
@@ -265,6 +288,44 @@ class PrefixAdvertisement(_Strict):
 
     cidr: CIDR
     communities: list[str]
+
+
+class FilterRule(_Strict):
+    """One rule of a Calico ``BGPFilter`` (the 3.26 fields): the first match decides."""
+
+    action: Literal["Accept", "Reject"]
+    match_operator: Literal["In", "NotIn", "Equal", "NotEqual"]
+    cidr: CIDR
+
+    def matches(self, net: ipaddress.IPv4Network) -> bool:
+        """Whether the rule matches the route ``net`` (Calico's ``matchOperator``).
+
+        >>> r = FilterRule(action="Reject", match_operator="In", cidr="10.0.0.0/8")
+        >>> net = ipaddress.IPv4Network
+        >>> r.matches(net("10.1.0.0/16")), r.matches(net("11.0.0.0/8"))
+        (True, False)
+        """
+        return filter_rule_matches(self.match_operator, self.cidr, net)
+
+
+def filter_rule_matches(
+    operator: str, cidr: ipaddress.IPv4Network, net: ipaddress.IPv4Network
+) -> bool:
+    """Calico's BGPFilter ``matchOperator`` (``In``: inside ``cidr``; ``Equal``: exactly it)."""
+    if operator == "Equal":
+        return net == cidr
+    if operator == "NotEqual":
+        return net != cidr
+    inside = net.subnet_of(cidr)
+    return inside if operator == "In" else not inside
+
+
+class BgpFilterData(_Strict):
+    """A Calico ``BGPFilter`` (3.26+): import and export rules, referenced by peers."""
+
+    name: K8sName
+    export_v4: list[FilterRule] = Field(default_factory=list)
+    import_v4: list[FilterRule] = Field(default_factory=list)
 
 
 class CalicoData(_Strict):
@@ -287,6 +348,10 @@ class CalicoData(_Strict):
     peers: list[PeerData] = Field(default_factory=list)
     #: Calico 3.30+ only (see fabric.intent for the version table).
     local_workload_peering_ip_v4: IPv4 | None = None
+    #: ``BGPFilter`` objects (Calico 3.26+), referenced by peers' ``filters``.
+    filters: list[BgpFilterData] = Field(default_factory=list)
+    #: The AS of every node of a rack (``labels.rack``), unless the node sets its own.
+    rack_as_numbers: dict[str, ASN] = Field(default_factory=dict)
 
 
 class ManagementVrf(_Strict):
@@ -307,6 +372,15 @@ class Loopback(_Strict):
     vrf: Name | None = None
 
 
+class VirtualRouter(_Strict):
+    """VARP on the peering SVI: a shared gateway address on both ToRs of a pair."""
+
+    address: IPv4
+    mac_address: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")] = (
+        "00:1c:73:00:00:99"
+    )
+
+
 class SwitchData(_Strict):
     """``data.switch`` of an Arista host."""
 
@@ -318,6 +392,8 @@ class SwitchData(_Strict):
     loopbacks: list[Loopback] = Field(default_factory=list)
     access_ports: list[Name] = Field(default_factory=list)
     maximum_paths: Annotated[int, Field(ge=1, le=512)] | None = None
+    #: ``maximum-paths N ecmp M``: the ECMP group size (at least maximum_paths).
+    ecmp: Annotated[int, Field(ge=1, le=512)] | None = None
     peer_group: Name | None = None
     bgp_password_ref: SecretRef | None = None
     #: Port the switch uses to reach the nodes (Calico's listenPort); None means 179.
@@ -325,6 +401,12 @@ class SwitchData(_Strict):
     #: Reflect routes between the nodes (``route-reflector-client``): replaces the node mesh
     #: for iBGP nodes when ``node_to_node_mesh`` is off.
     route_reflector: bool = False
+    #: The rack this switch serves; the switches of a rack are a pair (MLAG, assumed).
+    rack: Name | None = None
+    #: ``neighbor ... allowas-in N``: accept routes carrying this switch's AS up to N times.
+    allowas_in: Annotated[int, Field(ge=1, le=10)] | None = None
+    #: ``ip virtual-router address`` on the SVI (and the global virtual MAC).
+    virtual_router: VirtualRouter | None = None
 
 
 # --------------------------------------------------------------------------- assembled intent
@@ -337,11 +419,28 @@ class Node(_Strict):
     bgp_ip: ipaddress.IPv4Address
     mgmt_ip: ipaddress.IPv4Address | None
     as_number: int
-    """The node's effective AS (its override, else the cluster's)."""
+    """The node's effective AS (its own, else its rack's, else the cluster's)."""
     as_override: int | None
-    tor: str
+    """The AS rendered on the Calico Node: the node's own or its rack's (None: the cluster's)."""
+    tors: list[str]
+    """Every switch the node peers with, in inventory order (empty: route reflector client)."""
     peers: list[PeerData]
     labels: dict[str, str]
+    rack: str | None = None
+    """``labels.rack``: the rack (its switches are the pair the node is cabled to)."""
+    route_reflector_cluster_id: ipaddress.IPv4Address | None = None
+    attached: list[str] = Field(default_factory=list)
+    """The switches the node is cabled to: its ToRs, else its rack's switches."""
+
+    @property
+    def tor(self) -> str:
+        """The first switch the node peers with (or is cabled to)."""
+        return (self.tors or self.attached)[0]
+
+    @property
+    def is_route_reflector(self) -> bool:
+        """Whether the node is a Calico route reflector (it has a cluster ID)."""
+        return self.route_reflector_cluster_id is not None
 
 
 class Neighbor(_Strict):
@@ -427,6 +526,60 @@ class Intent(_Strict):
                 out.append(p)
         out.extend(node.peers)
         return out
+
+    def rack_switches(self, rack: str | None) -> list[Switch]:
+        """The switches of ``rack`` (``data.switch.rack``), in inventory order."""
+        if rack is None:
+            return []
+        return [s for s in self.switches if s.data.rack == rack]
+
+    def selected_nodes(self, selector: str) -> list[Node]:
+        """The nodes a ``peer_selector`` selects (selectors we cannot evaluate select none)."""
+        return selected_nodes(self.nodes, selector)
+
+    def node_peerings(self) -> dict[str, dict[str, str]]:
+        """Node-to-node BGP sessions from ``peer_selector`` peers (:func:`node_peerings`)."""
+        return node_peerings(self.nodes, self.cluster.calico.peers)
+
+
+def selected_nodes(nodes: list[Node], selector: str) -> list[Node]:
+    """The nodes a ``peer_selector`` selects (selectors we cannot evaluate select none)."""
+    terms = parse_selector(selector)
+    if terms is None:
+        return []
+    return [n for n in nodes if all(n.labels.get(k) == v for k, v in terms)]
+
+
+def node_peerings(nodes: list[Node], cluster_peers: list[PeerData]) -> dict[str, dict[str, str]]:
+    """Node-to-node BGP sessions from ``peer_selector`` peers, both directions.
+
+    Calico peers a node that a peer applies to with every node its ``peer_selector`` selects,
+    and the selected node with it (never a node with itself).
+
+    Returns:
+        node name -> {peer node name: the BGPPeer's name}.
+    """
+    out: dict[str, dict[str, str]] = {n.name: {} for n in nodes}
+    targets: dict[str, list[Node]] = {}
+
+    def link(node: Node, p: PeerData) -> None:
+        assert p.peer_selector is not None
+        if p.peer_selector not in targets:
+            targets[p.peer_selector] = selected_nodes(nodes, p.peer_selector)
+        for other in targets[p.peer_selector]:
+            if other.name != node.name:
+                out[node.name].setdefault(other.name, p.name)
+                out[other.name].setdefault(node.name, p.name)
+
+    selecting = [p for p in cluster_peers if p.peer_selector is not None]
+    for node in nodes:
+        for p in selecting:
+            if p.node_selector is None or selector_matches(p.node_selector, node.labels):
+                link(node, p)
+        for p in node.peers:
+            if p.peer_selector is not None:
+                link(node, p)
+    return out
 
 
 @functools.lru_cache(maxsize=4096)

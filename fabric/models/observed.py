@@ -146,6 +146,7 @@ CALICO_RESOURCES: dict[str, str] = {
     "calico_nodes": "nodes",
     "ippools": "ippools",
     "clusterinformations": "clusterinformations",
+    "bgpfilters": "bgpfilters",
 }
 #: Core (v1) resources read from the cluster, by file stem.
 CORE_RESOURCES: tuple[str, ...] = ("nodes", "pods", "services")
@@ -168,6 +169,7 @@ class ObservedCluster:
     bgp_configurations: list[dict[str, Any]] | None = None
     bgp_peers: list[dict[str, Any]] | None = None
     calico_nodes: list[dict[str, Any]] | None = None
+    bgp_filters: list[dict[str, Any]] | None = None
     block_affinities: list[BlockAffinityInfo] | None = None
     nodes: list[dict[str, Any]] | None = None
     pods: list[PodInfo] | None = None
@@ -198,6 +200,7 @@ class ObservedCluster:
             bgp_configurations=objects.get("bgpconfigurations"),
             bgp_peers=objects.get("bgppeers"),
             calico_nodes=objects.get("calico_nodes"),
+            bgp_filters=objects.get("bgpfilters"),
             block_affinities=None
             if blocks is None
             else [BlockAffinityInfo.from_api(b) for b in blocks],

@@ -1,17 +1,19 @@
 """A self-contained HTML report: summary, an inline SVG picture of the topology, failures.
 
 No script, stylesheet or font is loaded from anywhere: the page is one file an operator can
-mail or archive. The picture draws every switch, every node under its switch, and each
-node-switch session as a line coloured by its state (green Established on both ends, red
-down or mismatched, grey not judged); hovering a line shows both ends' states.
+mail or archive. The picture frames each rack with its pair of ToRs side by side and its nodes
+below (a switch without a rack is a group of its own), and draws each node-switch session as a
+line coloured by its state (green Established on both ends, red down or mismatched, grey not
+judged); a dual-homed node has a line to each ToR; hovering a line shows both ends' states.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from html import escape
 
 from fabric.checks.base import Status
-from fabric.reports.model import ComplianceReport, Topology
+from fabric.reports.model import ComplianceReport, Topology, TopoNode, TopoSession, TopoSwitch
 
 COLOUR = {
     Status.PASS: "#2e7d32",
@@ -27,84 +29,140 @@ _COMPACT_NODES = 400
 _DOT = 8
 
 
-def _svg_full(topo: Topology) -> tuple[list[str], int, int]:
-    """Labelled boxes: switches on top, their nodes in rows of four below."""
-    parts: list[str] = []
-    by_sw: dict[str, list[int]] = {s.name: [] for s in topo.switches}
-    for i, n in enumerate(topo.nodes):
-        by_sw.setdefault(n.tor, []).append(i)
-    sess = {(s.switch, s.node): s for s in topo.sessions}
-    x = 20
-    height = 120
+@dataclass
+class _Group:
+    """A rack (its pair of ToRs and its nodes), or a switch without a rack."""
+
+    label: str
+    switches: list[TopoSwitch] = field(default_factory=list)
+    nodes: list[TopoNode] = field(default_factory=list)
+
+
+def _groups(topo: Topology) -> list[_Group]:
+    """Switches grouped by rack (pairs together), each node under the group of its ToRs."""
+    groups: dict[str, _Group] = {}
+    of_switch: dict[str, _Group] = {}
     for sw in topo.switches:
-        nodes = by_sw.get(sw.name, [])
-        cols = max(1, min(_PER_ROW, len(nodes)))
-        group_w = max(_SW_W, cols * (_NODE_W + _GAP) - _GAP)
-        sx = x + (group_w - _SW_W) / 2
-        sy = 20
-        for k, idx in enumerate(nodes):
-            node = topo.nodes[idx]
+        key = f"rack {sw.rack}" if sw.rack else sw.name
+        group = groups.setdefault(key, _Group(key))
+        group.switches.append(sw)
+        of_switch[sw.name] = group
+    for n in topo.nodes:
+        rack = groups.get(f"rack {n.rack}") if n.rack else None
+        home = rack or of_switch.get(n.tors[0] if n.tors else n.tor)
+        if home is not None:
+            home.nodes.append(n)
+    return list(groups.values())
+
+
+def _switch_box(sw: TopoSwitch, sx: float, sy: float) -> str:
+    return (
+        f'<rect x="{sx:.0f}" y="{sy}" width="{_SW_W}" height="{_SW_H}" rx="6" '
+        f'fill="#e3f2fd" stroke="{COLOUR[sw.status]}" stroke-width="3" class="switch"/>'
+        f'<text x="{sx + _SW_W / 2:.0f}" y="{sy + 18}" text-anchor="middle" font-size="12" '
+        f'font-weight="bold">{escape(sw.name)}</text>'
+        f'<text x="{sx + _SW_W / 2:.0f}" y="{sy + 34}" text-anchor="middle" font-size="10" '
+        f'fill="#555">AS {sw.asn} {escape(sw.svi)}</text>'
+    )
+
+
+def _node_box(node: TopoNode, nx: float, ny: float) -> str:
+    return (
+        f'<rect x="{nx}" y="{ny}" width="{_NODE_W}" height="{_NODE_H}" rx="6" '
+        f'fill="#fff" stroke="{COLOUR[node.status]}" stroke-width="2" class="node"/>'
+        f'<text x="{nx + _NODE_W / 2:.0f}" y="{ny + 14}" text-anchor="middle" '
+        f'font-size="11">{escape(node.name)}</text>'
+        f'<text x="{nx + _NODE_W / 2:.0f}" y="{ny + 27}" text-anchor="middle" '
+        f'font-size="10" fill="#555">{escape(node.bgp_ip)}</text>'
+    )
+
+
+def _session_line(s: TopoSession | None, x1: float, y1: float, x2: float, y2: float) -> str:
+    colour = COLOUR[s.status] if s else COLOUR[Status.SKIP]
+    tip = (
+        f"{s.switch} &#8596; {s.node}: switch {s.switch_state}, node {s.node_state}"
+        if s
+        else "no session"
+    )
+    cls = s.status.value if s else "skip"
+    return (
+        f'<line x1="{x1:.0f}" y1="{y1}" x2="{x2:.0f}" y2="{y2}" stroke="{colour}" '
+        f'stroke-width="3" class="session s-{cls}"><title>{escape(tip, quote=False)}</title></line>'
+    )
+
+
+def _svg_full(topo: Topology) -> tuple[list[str], int, int]:
+    """Labelled boxes: each rack framed, its ToRs side by side, its nodes in rows below."""
+    parts: list[str] = []
+    sess = {(s.switch, s.node): s for s in topo.sessions}
+    x, height = 20, 140
+    for group in _groups(topo):
+        cols = max(1, min(_PER_ROW, len(group.nodes)))
+        pair_w = len(group.switches) * (_SW_W + _GAP) - _GAP
+        group_w = max(pair_w, cols * (_NODE_W + _GAP) - _GAP)
+        top = 40
+        anchor: dict[str, float] = {}
+        sx = x + (group_w - pair_w) / 2
+        for sw in group.switches:
+            parts.append(_switch_box(sw, sx, top))
+            anchor[sw.name] = sx + _SW_W / 2
+            sx += _SW_W + _GAP
+        bottom = top + _SW_H + 20
+        for k, node in enumerate(group.nodes):
             nx = x + (k % _PER_ROW) * (_NODE_W + _GAP)
-            ny = 130 + (k // _PER_ROW) * (_NODE_H + 40)
-            height = max(height, ny + _NODE_H + 20)
-            s = sess.get((sw.name, node.name))
-            colour = COLOUR[s.status] if s else COLOUR[Status.SKIP]
-            tip = (
-                f"{sw.name} &#8596; {node.name}: switch {s.switch_state}, node {s.node_state}"
-                if s
-                else "no session"
-            )
-            cls = s.status.value if s else "skip"
-            parts.append(
-                f'<line x1="{sx + _SW_W / 2:.0f}" y1="{sy + _SW_H}" x2="{nx + _NODE_W / 2:.0f}" '
-                f'y2="{ny}" stroke="{colour}" stroke-width="3" class="session s-{cls}">'
-                f"<title>{escape(tip, quote=False)}</title></line>"
-            )
-            parts.append(
-                f'<rect x="{nx}" y="{ny}" width="{_NODE_W}" height="{_NODE_H}" rx="6" '
-                f'fill="#fff" stroke="{COLOUR[node.status]}" stroke-width="2" class="node"/>'
-                f'<text x="{nx + _NODE_W / 2:.0f}" y="{ny + 14}" text-anchor="middle" '
-                f'font-size="11">{escape(node.name)}</text>'
-                f'<text x="{nx + _NODE_W / 2:.0f}" y="{ny + 27}" text-anchor="middle" '
-                f'font-size="10" fill="#555">{escape(node.bgp_ip)}</text>'
-            )
-        parts.append(
-            f'<rect x="{sx:.0f}" y="{sy}" width="{_SW_W}" height="{_SW_H}" rx="6" '
-            f'fill="#e3f2fd" stroke="{COLOUR[sw.status]}" stroke-width="3" class="switch"/>'
-            f'<text x="{sx + _SW_W / 2:.0f}" y="{sy + 18}" text-anchor="middle" font-size="12" '
-            f'font-weight="bold">{escape(sw.name)}</text>'
-            f'<text x="{sx + _SW_W / 2:.0f}" y="{sy + 34}" text-anchor="middle" font-size="10" '
-            f'fill="#555">AS {sw.asn} {escape(sw.svi)}</text>'
+            ny = 150 + (k // _PER_ROW) * (_NODE_H + 40)
+            bottom = max(bottom, ny + _NODE_H)
+            # a report of an older version knows a single ``tor`` per node
+            links = node.tors or [t for t in (node.tor,) if (t, node.name) in sess]
+            for tor in links:
+                if tor in anchor:
+                    s = sess.get((tor, node.name))
+                    parts.append(_session_line(s, anchor[tor], top + _SW_H, nx + _NODE_W / 2, ny))
+            parts.append(_node_box(node, nx, ny))
+        parts.insert(
+            0,
+            f'<rect x="{x - 10}" y="14" width="{group_w + 20}" height="{bottom - 4}" rx="8" '
+            f'fill="none" stroke="#bbb" stroke-dasharray="4 3" class="rack"/>'
+            f'<text x="{x}" y="30" font-size="11" fill="#555">{escape(group.label)}</text>',
         )
-        x += group_w + 40
+        height = max(height, bottom + 30)
+        x += group_w + 50
     return parts, x, height
 
 
 def _svg_compact(topo: Topology) -> tuple[list[str], int, int]:
-    """Large fabrics: one column per switch, its nodes as dots coloured by session state."""
+    """Large fabrics: one column per rack, a bar per ToR, nodes as dots (worst session)."""
     parts: list[str] = []
-    by_sw: dict[str, list[str]] = {s.name: [] for s in topo.switches}
-    status = {s.node: s for s in topo.sessions}
-    for n in topo.nodes:
-        by_sw.setdefault(n.tor, []).append(n.name)
+    worst_of: dict[str, TopoSession] = {}
+    for s in topo.sessions:
+        old = worst_of.get(s.node)
+        if old is None or s.status.rank > old.status.rank:
+            worst_of[s.node] = s
     per_col = 10
     x, height = 10, 60
-    for sw in topo.switches:
-        nodes = by_sw.get(sw.name, [])
-        parts.append(
-            f'<rect x="{x}" y="10" width="{per_col * _DOT}" height="12" fill="{COLOUR[sw.status]}" '
-            f'class="switch"><title>{escape(sw.name)}</title></rect>'
-        )
-        for k, name in enumerate(nodes):
-            s = status.get(name)
-            colour = COLOUR[s.status] if s else COLOUR[Status.SKIP]
+    for group in _groups(topo):
+        bar = per_col * _DOT / max(1, len(group.switches))
+        for i, sw in enumerate(group.switches):
+            parts.append(
+                f'<rect x="{x + i * bar:.0f}" y="10" width="{bar - 1:.0f}" height="12" '
+                f'fill="{COLOUR[sw.status]}" class="switch"><title>{escape(group.label)}: '
+                f"{escape(sw.name)}</title></rect>"
+            )
+        for k, node in enumerate(group.nodes):
+            worst = worst_of.get(node.name)
+            colour = COLOUR[worst.status] if worst else COLOUR[Status.SKIP]
             cx = x + (k % per_col) * _DOT + _DOT / 2
             cy = 30 + (k // per_col) * _DOT + _DOT / 2
             height = max(height, int(cy) + 20)
-            tip = f"{name}: switch {s.switch_state}, node {s.node_state}" if s else name
+            tip = (
+                f"{node.name}: switch {worst.switch_state}, node {worst.node_state}"
+                if worst
+                else node.name
+            )
+            cls = worst.status.value if worst else "skip"
             parts.append(
                 f'<circle cx="{cx:.0f}" cy="{cy:.0f}" r="3" fill="{colour}" class="session '
-                f's-{s.status.value if s else "skip"}"><title>{escape(tip)}</title></circle>'
+                f's-{cls}"><title>{escape(tip)}</title></circle>'
             )
         x += per_col * _DOT + 6
     return parts, x, height

@@ -30,6 +30,7 @@ class TopoSwitch(BaseModel):
     asn: int
     svi: str
     status: Status
+    rack: str | None = None
 
 
 class TopoNode(BaseModel):
@@ -39,6 +40,9 @@ class TopoNode(BaseModel):
     bgp_ip: str
     tor: str
     status: Status
+    tors: list[str] = Field(default_factory=list)
+    """Every switch the node peers with (``tor`` is the first it is cabled to)."""
+    rack: str | None = None
 
 
 class TopoSession(BaseModel):

@@ -30,6 +30,8 @@ class HostReport:
     error: str | None = None
     diff: str = ""
     failure: FailureKind | None = None
+    #: The batch of a rolling deploy the host was in (None: not rolling).
+    batch: int | None = None
 
     def note(self, text: str) -> None:
         """Add ``text`` to the row's error (kept when there is one already)."""
@@ -47,6 +49,7 @@ class HostReport:
             "error": self.error,
             "failure": self.failure,
             "diff": self.diff,
+            "batch": self.batch,
         }
 
 
@@ -136,6 +139,8 @@ class DeployReport(RunReport):
     gate_problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     confirm_job: str | None = None
+    #: A rolling deploy's batches of switches (empty: all at once).
+    batches: list[list[str]] = field(default_factory=list)
 
     def _only_unreachable(self) -> bool:
         # a failed gate is a verdict on reachable hosts, not an unreachable host
@@ -143,7 +148,7 @@ class DeployReport(RunReport):
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict (diffs are masked)."""
-        extra = ("tls", "gate_problems", "warnings", "confirm_job")
+        extra = ("tls", "gate_problems", "warnings", "confirm_job", "batches")
         return {**super().to_json(), **{k: getattr(self, k) for k in extra}}
 
 

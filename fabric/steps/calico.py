@@ -233,8 +233,8 @@ class CalicoChange:
 
     @property
     def order(self) -> tuple[int, int]:
-        """Apply order: safe before disruptive; the password Secret, peers, nodes, configuration."""
-        kinds = {SECRET_KIND: -1, "BGPPeer": 0, "Node": 1, "BGPConfiguration": 2}
+        """Apply order: safe first; the Secret, filters (before their peers), peers, nodes."""
+        kinds = {SECRET_KIND: -2, "BGPFilter": -1, "BGPPeer": 0, "Node": 1, "BGPConfiguration": 2}
         return (int(self.disruptive), kinds.get(self.kind, 3))
 
 

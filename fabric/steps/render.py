@@ -147,8 +147,9 @@ def _peer_object(
 def render_calico_objects(intent: Intent, templates: Templates) -> list[CalicoObject]:
     """Every Calico object of the intent, in apply order.
 
-    Order: BGPConfiguration ``default`` first, then node BGP specs, then peers (global, then
-    node-specific). The deploy workflow reorders by risk; this is the canonical listing.
+    Order: BGPConfiguration ``default`` first, then node BGP specs, BGPFilters, then peers
+    (global, then node-specific). The deploy workflow reorders by risk; this is the canonical
+    listing.
     Spec fields the configured Calico version lacks are never rendered (validation refuses
     intents that set them; defaults are simply left out).
     """
@@ -162,8 +163,13 @@ def render_calico_objects(intent: Intent, templates: Templates) -> list[CalicoOb
     out.append(CalicoObject(intent.cluster.name, "BGPConfiguration", "default", body, text))
     node_tpl = _template(templates, "calico/node.yaml.j2")
     for node in intent.nodes:
-        if node.as_override is not None:
+        if node.as_override is not None or node.route_reflector_cluster_id is not None:
             out.append(_node_object(node_tpl, intent, node))
+    if cal.filters:
+        filter_tpl = _template(templates, "calico/bgpfilter.yaml.j2")
+        for f in cal.filters:
+            text = filter_tpl.render(filter=f)
+            out.append(CalicoObject(intent.cluster.name, "BGPFilter", f.name, _parse(text), text))
     peer_tpl = _template(templates, "calico/bgppeer.yaml.j2")
     for peer in cal.peers:
         out.append(_peer_object(peer_tpl, intent.cluster.name, peer, None, peer_fields))

@@ -22,7 +22,7 @@ from fabric.checks.base import Check, Status, Verdict, worst
 from fabric.checks.evidence import Evidence, node_state_text, switch_state_text
 from fabric.errors import UnreachableError
 from fabric.intent import load_intent
-from fabric.models.intent import Intent
+from fabric.models.intent import Intent, Node, Switch
 from fabric.models.observed import Role
 from fabric.paths import ProjectPaths
 from fabric.reports.model import (
@@ -165,6 +165,7 @@ def build_topology(state: Evidence, verdicts_status: dict[str, Status]) -> Topol
                 asn=sw.data.asn,
                 svi=str(sw.data.svi),
                 status=verdicts_status.get(sw.name, Status.SKIP),
+                rack=sw.data.rack,
             )
         )
     for node in state.intent.nodes:
@@ -173,32 +174,33 @@ def build_topology(state: Evidence, verdicts_status: dict[str, Status]) -> Topol
                 name=node.name,
                 bgp_ip=str(node.bgp_ip),
                 tor=node.tor,
+                tors=list(node.tors),
+                rack=node.rack,
                 status=verdicts_status.get(node.name, Status.SKIP),
             )
         )
-        sw = state.switch_by_name[node.tor]
-        sw_peers = state.switch_peers(sw.name)
-        nd_peers = state.node_peers(node.name)
-        sw_peer = None if sw_peers is None else sw_peers.get(str(node.bgp_ip))
-        nd_peer = None if nd_peers is None else nd_peers.get(str(sw.data.svi.ip))
-        sw_text = "not collected" if sw_peers is None else switch_state_text(sw_peer)
-        nd_text = "not collected" if nd_peers is None else node_state_text(nd_peer)
-        if sw_peers is None or nd_peers is None:
-            status = Status.ERROR
-        elif sw_peer is not None and sw_peer.established and nd_text == "Established":
-            status = Status.PASS
-        else:
-            status = Status.FAIL
-        topo.sessions.append(
-            TopoSession(
-                switch=sw.name,
-                node=node.name,
-                switch_state=sw_text,
-                node_state=nd_text,
-                status=status,
-            )
-        )
+        for tor in node.tors:
+            topo.sessions.append(_topo_session(state, node, state.switch_by_name[tor]))
     return topo
+
+
+def _topo_session(state: Evidence, node: Node, sw: Switch) -> TopoSession:
+    """One node-switch session as both ends show it."""
+    sw_peers = state.switch_peers(sw.name)
+    nd_peers = state.node_peers(node.name)
+    sw_peer = None if sw_peers is None else sw_peers.get(str(node.bgp_ip))
+    nd_peer = None if nd_peers is None else nd_peers.get(str(sw.data.svi.ip))
+    sw_text = "not collected" if sw_peers is None else switch_state_text(sw_peer)
+    nd_text = "not collected" if nd_peers is None else node_state_text(nd_peer)
+    if sw_peers is None or nd_peers is None:
+        status = Status.ERROR
+    elif sw_peer is not None and sw_peer.established and nd_text == "Established":
+        status = Status.PASS
+    else:
+        status = Status.FAIL
+    return TopoSession(
+        switch=sw.name, node=node.name, switch_state=sw_text, node_state=nd_text, status=status
+    )
 
 
 def judge(state: Evidence, checks: list[Check[Any]]) -> list[Verdict]:

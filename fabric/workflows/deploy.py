@@ -9,6 +9,7 @@ Sequence (each switch step over Nornir's threaded runner)::
         ─► health gate (:mod:`fabric.workflows.gate`) ─► confirm switch commits
     any failure after the first change ─► undo every host changed in this run
     (:mod:`fabric.runs.restore`, the path ``run rollback`` takes too)
+    rolling (``batch_size``): commit, gate, confirm batch by batch (:mod:`.batches`)
 
 :func:`deploy` is the library API (the scheduler calls it); it never prints. Progress goes to
 the optional ``progress`` callback; the CLI renders it. The scheduler is not imported here: a
@@ -17,8 +18,6 @@ caller that wants ``confirm_within`` passes ``schedule_confirm``.
 
 from __future__ import annotations
 
-import os
-import signal
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,12 +48,14 @@ from fabric.steps.eos import (
     eos_prepare_session,
     session_name,
 )
+from fabric.workflows.batches import Rollout, plan_batches
 from fabric.workflows.gate import Gate
 from fabric.workflows.render import Selection, render_selection
 
 if TYPE_CHECKING:
     from nornir.core import Nornir
 
+    from fabric.models.intent import Intent
     from fabric.steps.calico import CalicoChange, CalicoClient
     from fabric.steps.eos import SwitchPlan
 
@@ -62,14 +63,11 @@ if TYPE_CHECKING:
 #: a deploy unless confirmed in time (``fabric.scheduling.schedule_confirm_window``).
 ConfirmScheduler = Callable[..., str]
 
-#: Test hook: ``FABRIC_DEPLOY_KILL_AT=after-commit|before-confirm`` SIGKILLs the deploy there.
-KILL_ENV = "FABRIC_DEPLOY_KILL_AT"
-
 
 #: The options stored with a run (``runs show``; the scheduler reads ``lab`` back).
 _STORED_OPTIONS = (
     *("lab", "limit", "commit", "mode", "revert_in", "gate_timeout", "rollback", "workers"),
-    *("insecure", "ca_file", "confirm_within"),
+    *("insecure", "ca_file", "confirm_within", "batch_size"),
 )
 
 
@@ -97,6 +95,8 @@ class DeployOptions:
     on_results: ResultsFn | None = None
     count: CountFn | None = None
     schedule_confirm: ConfirmScheduler | None = None
+    #: Rolling deploy: switches in batches of at most this many (None: all at once).
+    batch_size: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The options as stored with the run (no callbacks)."""
@@ -136,6 +136,8 @@ class _Deploy:
         self.sessions: dict[str, str] = {}
         self.client: CalicoClient | None = None
         self.nr: Nornir | None = None
+        self.intent: Intent | None = None
+        self.batches: list[list[str]] = []
 
     # ---- reporting
 
@@ -169,6 +171,11 @@ class _Deploy:
         opts = self.opts
         opts.check()
         rendered = render_selection(self.paths, opts.limit)
+        self.intent = rendered.intent
+        names = [s.name for s in rendered.intent.switches if s.name in rendered.configs]
+        size = opts.batch_size
+        self.batches = [names] if size is None else plan_batches(rendered.intent, names, size)
+        self.report.batches = [] if size is None else self.batches
         self.report.warnings = list(rendered.warnings)
         # the intent's warnings come first: they are about what the diffs will show
         for w in rendered.warnings:
@@ -182,7 +189,7 @@ class _Deploy:
                 inventory=str(self.paths.inventory),
                 intent_hash=rendered.intent.digest(),
                 dry_run=not opts.commit,
-                options=opts.to_json(),
+                options={**opts.to_json(), "batches": self.report.batches},
             )
             try:
                 return self._locked(rendered)
@@ -211,7 +218,7 @@ class _Deploy:
         if opts.insecure:
             self.report.warnings.append("TLS certificate verification is OFF (--insecure)")
         if not self._plan(rendered):
-            self._abort_open_sessions()
+            self.abort_open_sessions()
             names = ", ".join(r.host for r in self.report.hosts if r.error)
             return self.finish(Outcome.FAILED, f"planning failed on {names}: nothing was changed")
         self._snapshot()
@@ -221,25 +228,18 @@ class _Deploy:
             return self.finish(Outcome.DRY_RUN)
         if not switch_changes and not calico_changes:
             return self.finish(Outcome.NO_CHANGE)
-        if not self._commit_switches(switch_changes):
-            return self._undo("commit failed")
-        _kill_hook("after-commit")
-        if not self._apply_calico(calico_changes):
-            return self._undo("Calico apply failed")
-        problems = self._gate(rendered)
-        if problems:
-            self.report.gate_problems = problems
-            return self._undo(
-                f"health gate failed: {len(problems)} problem(s), first: {problems[0]}"
-            )
-        _kill_hook("before-confirm")
-        if not self._confirm(switch_changes):
-            return self._undo("confirm failed")
-        if opts.confirm_within is not None and opts.schedule_confirm is not None:
+        intent = rendered.intent
+        switches = {s.name for s in intent.switches if s.name in rendered.chosen}
+        nodes = {
+            n.name for n in intent.nodes if n.name in rendered.chosen or switches & set(n.tors)
+        }
+        rollout = Rollout(self, intent, self.batches, set(switch_changes), calico_changes, nodes)
+        report = rollout.execute()
+        if report.outcome is Outcome.OK and opts.confirm_within and opts.schedule_confirm:
             self.report.confirm_job = str(
                 opts.schedule_confirm(self.paths, self.run_id, opts.confirm_within, lab=opts.lab)
             )
-        return self.finish(Outcome.OK)
+        return self.report
 
     # ---- phases
 
@@ -286,7 +286,7 @@ class _Deploy:
                 self.say("plan", ch.host, f"{ch.key}: {ch.action}")
         return not any(r.error for r in self.report.hosts)
 
-    def _abort_open_sessions(self, names: Collection[str] | None = None) -> None:
+    def abort_open_sessions(self, names: Collection[str] | None = None) -> None:
         """Abort the uncommitted sessions the plan left open (best effort, errors noted)."""
         open_ = {
             n: s
@@ -311,7 +311,7 @@ class _Deploy:
         self.persist()
         self.say("snapshot", None, f"{len(snaps)} snapshot(s) stored for run {self.run_id}")
 
-    def _commit_switches(self, names: list[str]) -> bool:
+    def commit_switches(self, names: list[str]) -> bool:
         if not names:
             return True
         revert_in = self.opts.revert_in
@@ -327,11 +327,11 @@ class _Deploy:
             r.changed = r.committed = True
             self.say("commit", name, "committed (pending confirm)")
         # a session whose commit failed is still open on the device: abort it
-        self._abort_open_sessions(set(failures))
+        self.abort_open_sessions(set(failures))
         self.persist()
         return not failures
 
-    def _apply_calico(self, changes: list[CalicoChange]) -> bool:
+    def apply_calico(self, changes: list[CalicoChange]) -> bool:
         if not changes:
             return True
         assert self.client is not None
@@ -351,18 +351,20 @@ class _Deploy:
         self.persist()
         return True
 
-    def _gate(self, rendered: Selection) -> list[str]:
-        assert self.nr is not None
-        intent = rendered.intent
-        switches = {s.name for s in intent.switches if s.name in rendered.chosen}
-        nodes = {n.name for n in intent.nodes if n.name in rendered.chosen or n.tor in switches}
+    def gate(
+        self, switches: set[str], nodes: set[str], settled: frozenset[str] | None
+    ) -> list[str]:
+        assert self.nr is not None and self.intent is not None
         opts = self.opts
-        gate = Gate(self.nr, intent, switches, nodes, opts.progress, opts.on_results, opts.count)
+        gate = Gate(self.nr, self.intent, switches, nodes, opts.progress, opts.on_results)
+        gate.count, gate.settled = opts.count, settled
         gate.calico_api = self.client.api if self.client is not None else opts.calico_api
         gate.node_access, gate.insecure = opts.node_access, opts.insecure
-        return gate.wait(opts.gate_timeout, opts.gate_interval).problems
+        problems = gate.wait(opts.gate_timeout, opts.gate_interval).problems
+        self.report.gate_problems = problems
+        return problems
 
-    def _confirm(self, names: list[str]) -> bool:
+    def confirm(self, names: list[str]) -> bool:
         failures: dict[str, BaseException | None] = {}
         if names:
             _, failures = self.phase(names, eos_confirm, "confirm", session=self.session)
@@ -379,10 +381,11 @@ class _Deploy:
         self.persist()
         return not failures
 
-    def _undo(self, reason: str) -> DeployReport:
-        """Undo every host changed in this run (unless --no-rollback)."""
+    def undo(self, reason: str, switches: Collection[str] | None = None) -> DeployReport:
+        """Undo every host changed in this run, or only ``switches`` (unless --no-rollback)."""
         opts = self.opts
-        committed = [r.host for r in self.report.hosts if r.kind == "switch" and r.committed]
+        rows = [r for r in self.report.hosts if switches is None or r.host in switches]
+        committed = [r.host for r in rows if r.kind == "switch" and r.committed and not r.confirmed]
         if not opts.rollback:
             if committed:
                 self.say(
@@ -399,7 +402,7 @@ class _Deploy:
             self.client,
             [
                 CalicoTarget(ch.host, ch.kind, ch.name, ch.current, expect_rv=ch.written_rv)
-                for ch in reversed(self.applied)
+                for ch in reversed(self.applied if switches is None else [])
             ],
         )
         if committed and self.nr is not None:
@@ -411,11 +414,6 @@ class _Deploy:
                 Outcome.FAILED, f"{reason}; rollback incomplete: {'; '.join(problems)}"
             )
         return self.finish(Outcome.ROLLED_BACK, reason)
-
-
-def _kill_hook(point: str) -> None:
-    if os.environ.get(KILL_ENV) == point:
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def deploy(paths: ProjectPaths, options: DeployOptions) -> DeployReport:

@@ -41,6 +41,7 @@ GATE_CHECKS: list[dict[str, Any]] = [
     {"VerifySwitchBgpNeighbors": {"check_prefixes": False, "fail_on_unexpected": False}},
     {"VerifySwitchRoutes": {"check_pods": False}},
     {"VerifyNodeBgpPeers": {"fail_on_unexpected": False}},
+    {"VerifyNodeRedundancy": {}},
 ]
 
 _OK = (Status.PASS, Status.SKIP, Status.WARN)
@@ -93,6 +94,8 @@ class Gate:
         calico_api: the Calico API to read the cluster through (``auto``: discovery).
         node_access: ``ssh`` or ``exec`` for every node (None: each node's data, else ssh).
         insecure: do not verify the API server's certificate (exec node access).
+        settled: the switches whose configuration is in place (None: all); a rolling
+            deploy's batch leaves out later batches, whose sessions are not judged yet.
     """
 
     nr: Nornir
@@ -105,6 +108,7 @@ class Gate:
     calico_api: str = "auto"
     node_access: str | None = None
     insecure: bool = False
+    settled: frozenset[str] | None = None
 
     def _say(self, msg: str) -> None:
         if self.progress is not None:
@@ -116,8 +120,8 @@ class Gate:
             return self._wait(timeout, interval)
 
     def _wait(self, timeout: float, interval: float) -> GateResult:
-        evidence = Evidence(intent=self.intent)
-        tors = {n.name: {n.tor} for n in self.intent.nodes}
+        evidence = Evidence(intent=self.intent, settled=self.settled)
+        tors = {n.name: set(n.tors) for n in self.intent.nodes}
         pending = set(self.switches) | set(self.nodes)
         total = len(pending)
         problems: dict[str, list[str]] = {h: ["not checked yet"] for h in pending}
@@ -147,6 +151,7 @@ class Gate:
                 # poll when they just passed); reading 1,000 nodes while their switches
                 # converge would only repeat what the switches already say.
                 poll.run(switches)
+                # (a dual-homed node waits for both ToRs of its pair)
                 ready = {n for n in pending & self.nodes if not tors[n] & pending}
                 poll.run({n: "calico_node" for n in ready})
             left = deadline - time.monotonic()

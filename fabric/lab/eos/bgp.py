@@ -106,11 +106,16 @@ def _counters(ctx: ShowContext, p: PeerState) -> dict[str, int]:
 
 
 def sent_prefixes(ctx: ShowContext, p: PeerState) -> list[ipaddress.IPv4Network]:
-    """What the switch advertises to a peer: its BGP routes, to Established eBGP peers only.
+    """What the switch advertises to a peer (the simulation's ``PeerState.advertised``).
 
-    Never a peer's own routes back, and nothing to iBGP peers (no route reflection).
+    Its best routes to eBGP peers and route-reflector clients, never a route back to its
+    source; without the simulation's answer, its BGP routes to Established eBGP peers.
     """
-    if p.state != "Established" or p.remote_as == ctx.local_as:
+    if p.state != "Established":
+        return []
+    if p.advertised is not None:
+        return list(p.advertised)
+    if p.remote_as == ctx.local_as:
         return []
     return [r.prefix for r in ctx.view.routes if p.neighbor not in r.next_hops]
 
@@ -307,7 +312,7 @@ def _neighbor_entry(ctx: ShowContext, p: PeerState) -> dict[str, Any]:
             "v6BestEcmpPaths": 0,
             "totalRoutesWarnLimit": 204800,
             "maxTotalRoutes": 256000,
-            "dropStats": dict.fromkeys(_DROP_STATS, 0),
+            "dropStats": {**dict.fromkeys(_DROP_STATS, 0), "inDropAsloop": p.as_loop_drops},
             "peerInUpdateErrors": {
                 "inUpdErrWithdraw": 0,
                 "inUpdErrIgnore": 0,
@@ -525,10 +530,14 @@ def _path(
     ctx: ShowContext, p: PeerState, net: ipaddress.IPv4Network, active: bool, ecmp: bool
 ) -> dict[str, Any]:
     internal = p.remote_as == ctx.local_as
+    rx = p.paths.get(net)
+    as_path = "i" if internal else f"{p.remote_as} i"
+    if rx is not None:  # the path as received: relayed routes carry longer paths
+        as_path = " ".join([*map(str, rx.as_path), "i"])
     return {
         "asPathEntry": {
             "asPathType": "Internal" if internal else "External",
-            "asPath": "i" if internal else f"{p.remote_as} i",
+            "asPath": as_path,
         },
         "med": 0,
         "localPreference": 100,
@@ -536,7 +545,7 @@ def _path(
         "peerEntry": {"peerRouterId": p.neighbor, "peerAddr": p.neighbor},
         "reasonNotBestpath": "noReason" if active else "routerIdComparison",
         "timestamp": int(p.since),
-        "nextHop": p.neighbor,
+        "nextHop": rx.next_hop if rx is not None else p.neighbor,
         "routeType": {
             "atomicAggregator": False,
             "origin": "Igp",
@@ -569,6 +578,11 @@ def _path(
     }
 
 
+def _rx_hop(p: PeerState, net: ipaddress.IPv4Network) -> str | None:
+    rx = p.paths.get(net)
+    return rx.next_hop if rx is not None else None
+
+
 def _net_key(net: ipaddress.IPv4Network) -> tuple[int, int]:
     return (int(net.network_address), net.prefixlen)
 
@@ -598,8 +612,10 @@ def _table(
             ):
                 continue
             hops = installed.get(net, [])
-            active = bool(hops) and hops[0] == p.neighbor
-            ecmp = len(hops) > 1 and p.neighbor in hops
+            rx = p.paths.get(net)
+            hop = rx.next_hop if rx is not None else p.neighbor
+            active = bool(hops) and hops[0] == hop
+            ecmp = len(hops) > 1 and hop in hops
             paths.setdefault(net, []).append(_path(ctx, p, net, active, ecmp))
     if select is not None and not longer and paths:
         # ``show ip bgp PREFIX``: the longest match only.
@@ -643,16 +659,22 @@ def exchanged_routes_json(ctx: ShowContext, peer: str, vrf: str, *, sent: bool) 
             for p in rows:
                 for net in sent_prefixes(ctx, p):
                     path = _path(ctx, p, net, True, False)
-                    # What the switch sends: its own AS prepended, itself as next hop.
+                    # What the switch sends: to eBGP peers its own AS prepended and itself as
+                    # next hop; to route-reflector clients (iBGP) the path as it received it.
                     route = next(r for r in ctx.view.routes if r.prefix == net)
-                    src = next((q for q in _peers(ctx) if q.neighbor == route.next_hops[0]), None)
+                    hop = route.next_hops[0]
+                    src = next(
+                        (q for q in _peers(ctx) if hop in (q.neighbor, _rx_hop(q, net))), None
+                    )
+                    rx = src.paths.get(net) if src else None
+                    learned = list(rx.as_path) if rx else ([src.remote_as] if src else [])
+                    internal = p.remote_as == ctx.local_as
+                    hops = learned if internal else [ctx.local_as, *learned]
                     path["asPathEntry"] = {
-                        "asPathType": "External",
-                        "asPath": f"{ctx.local_as} {src.remote_as if src else ''} i".replace(
-                            "  ", " "
-                        ),
+                        "asPathType": "Internal" if internal else "External",
+                        "asPath": " ".join([*map(str, hops), "i"]),
                     }
-                    path["nextHop"] = ctx.local_address(p.neighbor) or ""
+                    path["nextHop"] = hop if internal else (ctx.local_address(p.neighbor) or "")
                     path["peerEntry"] = {"peerRouterId": ctx.router_id, "peerAddr": ""}
                     entries[str(net)] = _entry(net, [path])
         else:

@@ -347,6 +347,11 @@ class ConfigTree:
                 entry["shutdown"] = True
             elif attr == "remote-port":
                 entry["remote_port"] = int(t[3])
+            elif attr == "allowas-in":
+                # EOS accepts the local AS up to 3 times when no count is given
+                entry["allowas_in"] = int(t[3]) if len(t) > 3 else 3
+            elif attr == "route-reflector-client":
+                entry["rr_client"] = True
         activated: dict[str, bool] = {}
         for af in bgp.find("address-family", "ipv4"):
             for node in af.children:
@@ -368,6 +373,8 @@ class ConfigTree:
                 shutdown=bool(merged.get("shutdown", False)),
                 remote_port=merged.get("remote_port"),
                 activated_ipv4=act,
+                allowas_in=int(merged.get("allowas_in", 0)),
+                rr_client=bool(merged.get("rr_client", False)),
             )
         return SwitchBgpConfig(
             asn=asn,

@@ -312,6 +312,8 @@ _NEIGHBOR_ATTR = [
     "update-source",
     "remote-port",
     "description",
+    "allowas-in",
+    "route-reflector-client",
     "ebgp-multihop",
     "password",
     "send-community",
@@ -385,6 +387,7 @@ def _neighbor_rules(base_rank: int) -> list[Rule]:
         Rule("neighbor <peer> local-as <asn> no-prepend replace-as", slot=3, rank=r, sort=s),
         Rule("neighbor <peer> allowas-in", slot=3, rank=r, sort=s),
         Rule("neighbor <peer> allowas-in <int>", slot=3, rank=r, sort=s),
+        Rule("neighbor <peer> route-reflector-client", slot=3, rank=r, sort=s, keep_no=True),
         Rule("neighbor <peer> bfd", slot=3, rank=r, sort=s),
     ]
 
@@ -437,6 +440,7 @@ MODES: dict[str, list[Rule]] = {
         Rule("vlan <vlan>", enters="vlan", slot=2, rank=60, sort=_sort_vlan),
         Rule("vrf instance <name>", enters="vrf", slot=3, rank=65, sort=_sort_by_name),
         Rule("interface <intf>", enters="interface", slot=2, rank=70, sort=_sort_interface),
+        Rule("ip virtual-router mac-address <word>", slot=3, rank=75),
         Rule("ip routing", slot=2, rank=80, group="routing", sort=_sort_routing),
         Rule("ip routing vrf <name>", slot=4, rank=80, group="routing", sort=_sort_routing),
         Rule("ip route <prefix> <nexthop>", rank=85, group="route", sort=_sort_route),
@@ -463,6 +467,7 @@ MODES: dict[str, list[Rule]] = {
         Rule("vrf <name>", slot=1, rank=20),
         Rule("ip address <ifaddr>", slot=2, rank=30),
         Rule("ip address <ifaddr> secondary", rank=31),
+        Rule("ip virtual-router address <ip>", rank=32),
         Rule("speed <word>", slot=1, rank=6),
     ],
     "vlan": [Rule("name <word>", slot=1)],
